@@ -1,0 +1,20 @@
+"""The document: Session, Track, Take, history, mixer, project files, export, MIDI.
+
+Pure Python + numpy. Never imports Qt, ``engine`` or ``resonant_studio``.
+"""
+
+from tracks.errors import ExportError, LockedTrackError, ProjectError, TracksError
+from tracks.session import Session
+from tracks.take import Take
+from tracks.track import ROLES, Track
+
+__all__ = [
+    "ExportError",
+    "LockedTrackError",
+    "ProjectError",
+    "ROLES",
+    "Session",
+    "Take",
+    "Track",
+    "TracksError",
+]
