@@ -1,0 +1,67 @@
+"""The ``resonant`` command line.
+
+Each area adds its subcommands from a module of its own with a ``register(subparsers)``
+function that sets ``func`` on its parsers; ``func(args) -> int`` returns the exit code.
+Errors meant for a person are caught here and printed as one sentence, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from engine.errors import EngineError
+from resonant_studio.errors import AppError
+from tracks.errors import TracksError
+
+COMMAND_MODULES = (
+    "resonant_studio.cli_session",   # render, regenerate, lock, unlock, info
+    "resonant_studio.cli_musicgen",  # musicgen generate (raw tool)
+    "resonant_studio.cli_library",   # analyze, library index/search
+    "resonant_studio.cli_presets",   # presets list
+)
+
+USER_ERRORS = (AppError, EngineError, TracksError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="resonant", description="Resonant Studio from the command line.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that area has not landed in this build
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def _sentence(exc: BaseException) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as exc:
+        print(f"resonant: {_sentence(exc)}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"resonant: {exc.strerror or exc}{where}.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("resonant: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
