@@ -12,6 +12,7 @@ from tracks.take import Take
 from tracks.track import Track
 
 DEFAULT_SAMPLE_RATE = 44100
+SAMPLE_RATES = (22050, 32000, 44100, 48000, 88200, 96000)
 
 
 class Session:
@@ -28,7 +29,7 @@ class Session:
 
     def __init__(self, context: dict[str, Any], *, name: str = "Untitled",
                  sample_rate: int = DEFAULT_SAMPLE_RATE, prompt: str = "") -> None:
-        if int(sample_rate) not in (22050, 32000, 44100, 48000, 88200, 96000):
+        if int(sample_rate) not in SAMPLE_RATES:
             raise ValueError(f"unsupported sample rate {sample_rate}")
         self.name = name
         self.sample_rate = int(sample_rate)

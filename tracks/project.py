@@ -1,0 +1,265 @@
+"""Project folders: ``Name.resonant/`` holding ``session.json`` and ``takes/<take id>.flac``.
+
+Saving is crash-safe. Take files are immutable and named by take id, so a file that is
+already there is the take and is never rewritten; new ones are written to a temp file in
+``takes/`` and renamed into place. ``session.json`` is written last, the same way, with an
+fsync: that rename is the commit point. A crash before it leaves the previous project
+intact (plus, at worst, take files nothing refers to yet, swept by the next save). Take
+files the new ``session.json`` no longer refers to are removed only after the commit.
+
+Loading reads and checks everything (document, every take file) before it builds the
+Session, and never writes: a project that cannot be opened is left exactly as it was.
+
+Autosave writes ``autosave.json`` beside ``session.json`` in the same format, sharing the
+same take files. An explicit save supersedes it, so ``save_project`` removes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from tracks.atomic import TEMP_SUFFIX, commit, describe_os_error, remove_quietly, staged, write_bytes_atomic
+from tracks.errors import ProjectError
+from tracks.project_format import (
+    SCHEMA_VERSION, TAKE_SUFFIX, TAKES_DIR, Document, MalformedDocument, NewerSchema,
+    build_document, check_document, is_safe_id, plain,
+)
+from tracks.session import Session
+from tracks.take import Take
+from tracks.take_audio import TakeFileError, audio_scale, read_take_file, write_take_file
+from tracks.track import Track
+
+PROJECT_SUFFIX = ".resonant"
+SESSION_FILE = "session.json"
+AUTOSAVE_FILE = "autosave.json"
+
+
+def project_path(folder: str | os.PathLike) -> Path:
+    """The folder a project is saved to: ``folder`` with ``.resonant`` added if it lacks it."""
+    path = Path(folder).expanduser()
+    return path if path.name.endswith(PROJECT_SUFFIX) else path.with_name(path.name + PROJECT_SUFFIX)
+
+
+def autosave_path(folder: str | os.PathLike) -> Path:
+    return _existing_or_suffixed(folder) / AUTOSAVE_FILE
+
+
+def is_project(folder: str | os.PathLike) -> bool:
+    path = Path(folder)
+    return (path / SESSION_FILE).is_file() or (path / AUTOSAVE_FILE).is_file()
+
+
+# --- saving --------------------------------------------------------------------------------------
+def save_project(session: Session, folder: str | os.PathLike) -> Path:
+    """Save ``session`` to ``folder`` (``.resonant`` is appended if missing); returns the folder.
+
+    Raises ProjectError, with nothing changed on disk, when the path is taken by something
+    that is not a project or cannot be written.
+    """
+    path = project_path(folder)
+    _write(session, path, SESSION_FILE)
+    remove_quietly(path / AUTOSAVE_FILE)
+    _sweep(path)
+    return path
+
+
+def save_autosave(session: Session, folder: str | os.PathLike) -> Path:
+    """Write ``autosave.json`` (and any new take files) into the project folder; returns its path."""
+    path = project_path(folder)
+    _write(session, path, AUTOSAVE_FILE)
+    return path / AUTOSAVE_FILE
+
+
+def has_newer_autosave(folder: str | os.PathLike) -> bool:
+    """True when the folder has an autosave written after its last save (or never saved)."""
+    path = _existing_or_suffixed(folder)
+    try:
+        auto = (path / AUTOSAVE_FILE).stat().st_mtime_ns
+    except OSError:
+        return False
+    try:
+        return auto > (path / SESSION_FILE).stat().st_mtime_ns
+    except OSError:
+        return True
+
+
+def _check_target(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise ProjectError(f"cannot save to {path}: a file with that name is in the way")
+    if path.is_dir() and not is_project(path) and any(path.iterdir()):
+        raise ProjectError(f"cannot save to {path}: the folder exists and is not a Resonant Studio project "
+                           f"(it has no {SESSION_FILE}), so choose another name")
+
+
+def _write(session: Session, path: Path, document_name: str) -> None:
+    _check_target(path)
+    takes = _unique_takes(session)
+    created_dirs: list[Path] = []
+    created_files: list[Path] = []
+    scales = {take.id: audio_scale(take.audio) for take in takes if take.num_samples}
+    text = _dumps(build_document(session, scales))
+    try:
+        _make_dirs(path / TAKES_DIR, created_dirs)
+        for take in takes:
+            if take.num_samples:
+                _write_take(path / TAKES_DIR, take, scales[take.id], session.sample_rate, created_files)
+        write_bytes_atomic(path / document_name, text.encode("utf-8"))
+    except BaseException as err:
+        for f in created_files:
+            remove_quietly(f)
+        for d in reversed(created_dirs):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        if isinstance(err, OSError):
+            raise ProjectError(f"cannot save to {path}: {describe_os_error(err)}") from err
+        raise
+
+
+def _unique_takes(session: Session) -> list[Take]:
+    seen: dict[str, Take] = {}
+    for track in session.tracks:
+        for take in track.takes:
+            if not is_safe_id(take.id):
+                raise ProjectError(f"cannot save take {take.id!r} of track {track.name!r}: "
+                                   "take ids may hold only letters, digits, '_' and '-'")
+            seen.setdefault(take.id, take)
+    return list(seen.values())
+
+
+def _make_dirs(folder: Path, created: list[Path]) -> None:
+    missing = []
+    probe = folder
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for d in reversed(missing):
+        d.mkdir()
+        created.append(d)
+
+
+def _write_take(takes_dir: Path, take: Take, scale: float, sample_rate: int, created: list[Path]) -> None:
+    """Write the take's file unless it is already there (take files never change)."""
+    target = takes_dir / f"{take.id}{TAKE_SUFFIX}"
+    if target.exists():
+        return
+    with staged(target) as tmp:
+        write_take_file(tmp, take.audio, sample_rate, scale)
+    try:
+        commit(tmp, target)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    created.append(target)
+
+
+def _dumps(document: dict) -> str:
+    try:
+        return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False, default=plain) + "\n"
+    except (TypeError, ValueError) as err:
+        raise ProjectError(f"cannot save this session: {err}") from err
+
+
+def _sweep(path: Path) -> None:
+    """After a commit: remove take files the saved document no longer uses, and crash leftovers."""
+    try:
+        used = {t.id for tr in check_document(json.loads((path / SESSION_FILE).read_text("utf-8"))).tracks
+                for t in tr.takes}
+    except (OSError, ValueError):
+        return
+    takes_dir = path / TAKES_DIR
+    for entry in list(takes_dir.iterdir()) + list(path.iterdir()):
+        name = entry.name
+        stale_temp = name.startswith(".") and name.endswith(TEMP_SUFFIX)
+        unused_take = entry.parent == takes_dir and name.endswith(TAKE_SUFFIX) and name[: -len(TAKE_SUFFIX)] not in used
+        if entry.is_file() and (stale_temp or unused_take):
+            remove_quietly(entry)
+
+
+# --- loading -------------------------------------------------------------------------------------
+def load_project(folder: str | os.PathLike) -> Session:
+    """Open a saved project. Raises ProjectError naming the file at fault; never writes."""
+    return _read(_existing_or_suffixed(folder), SESSION_FILE)
+
+
+def load_autosave(folder: str | os.PathLike) -> Session:
+    """Open the project's autosave instead of its last save."""
+    return _read(_existing_or_suffixed(folder), AUTOSAVE_FILE)
+
+
+def _existing_or_suffixed(folder: str | os.PathLike) -> Path:
+    path = Path(folder).expanduser()
+    suffixed = project_path(path)
+    return suffixed if not path.exists() and suffixed.exists() else path
+
+
+def _read(path: Path, document_name: str) -> Session:
+    if not path.exists():
+        raise ProjectError(f"cannot open {path}: there is no such folder")
+    if not path.is_dir():
+        raise ProjectError(f"cannot open {path}: it is a file, not a project folder")
+    doc_path = path / document_name
+    try:
+        raw_text = doc_path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ProjectError(f"cannot open {path}: it has no {document_name}, so it is not a Resonant Studio project") from None
+    except UnicodeDecodeError:
+        raise ProjectError(f"cannot open the project: {doc_path} is not UTF-8 text") from None
+    except OSError as err:
+        raise ProjectError(f"cannot open the project: {doc_path} cannot be read ({describe_os_error(err)})") from err
+    try:
+        raw = json.loads(raw_text)
+    except json.JSONDecodeError as err:
+        raise ProjectError(f"cannot open the project: {doc_path} is not valid JSON "
+                           f"({err.msg.lower()} at line {err.lineno}, column {err.colno})") from None
+    try:
+        document = check_document(raw)
+    except NewerSchema as err:
+        raise ProjectError(f"{doc_path} was saved by a newer Resonant Studio (schema {err.version}; "
+                           f"this version reads up to {SCHEMA_VERSION}): update the app") from None
+    except MalformedDocument as err:
+        raise ProjectError(f"cannot open the project: {doc_path} is malformed ({err})") from None
+    audio = _read_takes(path, document)
+    return _build(document, audio)
+
+
+def _read_takes(path: Path, document: Document) -> dict:
+    audio = {}
+    for track in document.tracks:
+        for take in track.takes:
+            if take.id in audio or take.file is None:
+                continue
+            file = path / take.file
+            if not file.is_file():
+                raise ProjectError(f"cannot open the project: take file {file} is missing")
+            try:
+                audio[take.id] = read_take_file(file, sample_rate=document.sample_rate,
+                                                num_samples=take.num_samples, scale=take.audio_scale)
+            except TakeFileError as err:
+                raise ProjectError(f"cannot open the project: take file {file} is damaged ({err})") from None
+            except OSError as err:
+                raise ProjectError(f"cannot open the project: take file {file} cannot be read "
+                                   f"({describe_os_error(err)})") from None
+    return audio
+
+
+def _build(document: Document, audio: dict) -> Session:
+    session = Session(document.context, name=document.name, sample_rate=document.sample_rate,
+                      prompt=document.prompt)
+    for entry in document.tracks:
+        track = Track(entry.name, entry.role, locked=entry.locked, muted=entry.muted, solo=entry.solo,
+                      gain_db=entry.gain_db, pan=entry.pan, id=entry.id)
+        takes = [
+            Take(audio=audio.get(t.id, np.zeros((0, 2), dtype=np.float32)), notes=t.notes, prompt=t.prompt,
+                 seed=t.seed, backend=t.backend, params=t.params, created=t.created, id=t.id)
+            for t in entry.takes
+        ]
+        track._restore_takes(takes, entry.active_take)
+        session.add_track(track, record=False)
+    session.history.clear()
+    return session
