@@ -1,0 +1,225 @@
+"""Export the mix and the stems as WAV or FLAC, optionally loudness-normalised, never clipped.
+
+One gain is worked out for the whole export and applied to the mix and to every stem alike,
+so the stems still sum to the mix (to within the last bit of each file). The gain is:
+
+* with ``target_lufs``: the gain that brings the mix's integrated loudness (ITU-R BS.1770,
+  via pyloudnorm) to the target, held back if it would push the sample peak of the mix or
+  of any stem above -1 dBFS;
+* without: unity, unless the mix or a stem would clip (peak at or above full scale), in
+  which case it is turned down to peak at -1 dBFS.
+
+Whenever the gain differs from what was asked, :attr:`ExportResult.notes` says so in a
+sentence. Samples are quantised by rounding (no dither) and every file is written to a temp
+file in the target folder and renamed into place; a failed export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import soundfile as sf
+
+from tracks.atomic import commit, describe_os_error, remove_quietly, staged
+from tracks.errors import ExportError
+from tracks.mixer import render_mix, render_stems
+from tracks.session import Session
+from tracks.track import Track
+
+FORMATS = {"wav": "WAV", "flac": "FLAC"}
+SUBTYPES = {16: "PCM_16", 24: "PCM_24"}
+CEILING_DBFS = -1.0
+LUFS_RANGE = (-70.0, 0.0)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written and how loud it is.
+
+    ``gain_db`` is the gain applied to the mix (and to every stem); ``peak_dbfs`` and ``lufs``
+    describe the exported mix (``lufs`` is None when the mix is too short or silent to
+    measure). ``notes`` holds a sentence for each adjustment made.
+    """
+
+    paths: tuple[Path, ...]
+    gain_db: float
+    peak_dbfs: float
+    lufs: float | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> Path:
+        return self.paths[0]
+
+
+@dataclass(frozen=True)
+class GainPlan:
+    gain_db: float
+    peak_dbfs: float
+    lufs: float | None
+    notes: tuple[str, ...]
+
+
+def to_dbfs(amplitude: float) -> float:
+    return 20.0 * math.log10(amplitude) if amplitude > 0 else -math.inf
+
+
+def measure_lufs(audio: np.ndarray, sample_rate: int) -> float | None:
+    """Integrated loudness in LUFS; None when the audio is shorter than one 400 ms block or silent."""
+    try:
+        lufs = pyloudnorm.Meter(sample_rate).integrated_loudness(np.asarray(audio, dtype=np.float64))
+    except ValueError:
+        return None
+    return float(lufs) if math.isfinite(lufs) else None
+
+
+def plan_gain(mix: np.ndarray, stems: list[np.ndarray], sample_rate: int,
+              target_lufs: float | None) -> GainPlan:
+    """The one gain for an export; see the module docstring for the rules."""
+    peak = max([float(np.max(np.abs(a))) if a.size else 0.0 for a in [mix, *stems]])
+    ceiling = 10.0 ** (CEILING_DBFS / 20.0)
+    lufs_in = measure_lufs(mix, sample_rate)
+    notes: list[str] = []
+    gain_db = 0.0
+    if target_lufs is not None:
+        if lufs_in is None:
+            notes.append("The mix is too short or too quiet to measure its loudness, so it was not normalised.")
+        else:
+            gain_db = target_lufs - lufs_in
+            if peak * 10.0 ** (gain_db / 20.0) > ceiling:
+                limited = CEILING_DBFS - to_dbfs(peak)
+                notes.append(f"The mix reaches {lufs_in + limited:.1f} LUFS instead of {target_lufs:.1f}: "
+                             f"the gain was held back {gain_db - limited:.1f} dB to keep the peak at "
+                             f"{CEILING_DBFS:g} dBFS.")
+                gain_db = limited
+    if target_lufs is None or lufs_in is None:
+        if peak >= 1.0:
+            gain_db = CEILING_DBFS - to_dbfs(peak)
+            notes.append(f"The mix peaked at {to_dbfs(peak):+.1f} dBFS and would have clipped, so it was "
+                         f"turned down {-gain_db:.1f} dB to peak at {CEILING_DBFS:g} dBFS.")
+    return GainPlan(
+        gain_db=gain_db,
+        peak_dbfs=to_dbfs(float(np.max(np.abs(mix))) * 10.0 ** (gain_db / 20.0)) if mix.size else -math.inf,
+        lufs=None if lufs_in is None else lufs_in + gain_db,
+        notes=tuple(notes),
+    )
+
+
+def quantise(audio: np.ndarray, bit_depth: int) -> np.ndarray:
+    """Float -> integer samples by rounding, clipped to the integer range (never wrapped)."""
+    full = 2 ** (bit_depth - 1)
+    codes = np.clip(np.rint(np.asarray(audio, dtype=np.float64) * full), -full, full - 1)
+    if bit_depth == 16:
+        return codes.astype(np.int16)
+    return codes.astype(np.int32) << 8  # libsndfile takes 24-bit PCM in the top of int32
+
+
+def slugify(name: str, *, max_length: int = 40) -> str:
+    """A file-name-safe form of a track name on every filesystem: ``"Lead Synth #2"`` -> ``"lead-synth-2"``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "track"
+
+
+def stem_file_name(number: int, track: Track, extension: str) -> str:
+    return f"{number:02d}-{track.role}-{slugify(track.name)}.{extension}"
+
+
+def _format_for(path: Path, format: str | None) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if format is None:
+        if suffix not in FORMATS:
+            raise ExportError(f"cannot tell the format of {path.name!r}: name it .wav or .flac")
+        return suffix
+    fmt = format.lower()
+    if fmt not in FORMATS:
+        raise ExportError(f"cannot export as {format!r}: choose wav or flac")
+    if suffix in FORMATS and suffix != fmt:
+        raise ExportError(f"{path.name!r} is named .{suffix} but {fmt} was asked for: make the two agree")
+    return fmt
+
+
+def _check_options(bit_depth: int, target_lufs: float | None) -> None:
+    if bit_depth not in SUBTYPES:
+        raise ExportError(f"cannot export at {bit_depth} bits: choose 16 or 24")
+    if target_lufs is not None:
+        low, high = LUFS_RANGE
+        if not (isinstance(target_lufs, (int, float)) and math.isfinite(target_lufs) and low <= target_lufs <= high):
+            raise ExportError(f"a loudness target of {target_lufs!r} LUFS is out of range: choose between {low:g} and {high:g}")
+
+
+def _check_folder(folder: Path) -> None:
+    if not folder.exists():
+        raise ExportError(f"cannot write to {folder}: the folder does not exist")
+    if not folder.is_dir():
+        raise ExportError(f"cannot write to {folder}: it is a file, not a folder")
+
+
+def _render(session: Session) -> tuple[list[tuple[Track, np.ndarray]], np.ndarray]:
+    stems = render_stems(session)
+    if not stems:
+        raise ExportError("nothing to export: no audible track has a take (generate, unmute or unsolo a track first)")
+    return stems, render_mix(session, stems)
+
+
+def _write_all(files: list[tuple[Path, np.ndarray]], sample_rate: int, fmt: str, bit_depth: int) -> None:
+    """Stage every file, then rename them all into place; on any failure remove what was staged."""
+    staged_files: list[tuple[Path, Path]] = []
+    current = files[0][0]
+    try:
+        for target, audio in files:
+            current = target
+            if target.is_dir():
+                raise IsADirectoryError(21, "a folder with that name is in the way")
+            with staged(target) as tmp:
+                staged_files.append((tmp, target))
+                sf.write(str(tmp), quantise(audio, bit_depth), sample_rate,
+                         format=FORMATS[fmt], subtype=SUBTYPES[bit_depth])
+        for tmp, target in staged_files:
+            current = target
+            commit(tmp, target)
+    except (OSError, RuntimeError) as err:
+        for tmp, _ in staged_files:
+            remove_quietly(tmp)
+        reason = describe_os_error(err) if isinstance(err, OSError) else str(err)
+        raise ExportError(f"cannot write to {current}: {reason}") from err
+
+
+def export_mix(session: Session, path: str | os.PathLike, *, format: str | None = None,
+               bit_depth: int = 24, target_lufs: float | None = None) -> ExportResult:
+    """Write the session's mix to ``path`` (format from the suffix unless given)."""
+    target = Path(path).expanduser()
+    fmt = _format_for(target, format)
+    _check_options(bit_depth, target_lufs)
+    _check_folder(target.parent)
+    stems, mix = _render(session)
+    plan = plan_gain(mix, [s for _, s in stems], session.sample_rate, target_lufs)
+    gain = np.float32(10.0 ** (plan.gain_db / 20.0))
+    _write_all([(target, mix * gain)], session.sample_rate, fmt, bit_depth)
+    return ExportResult((target,), plan.gain_db, plan.peak_dbfs, plan.lufs, plan.notes)
+
+
+def export_stems(session: Session, folder: str | os.PathLike, *, format: str = "wav",
+                 bit_depth: int = 24, target_lufs: float | None = None) -> ExportResult:
+    """One file per audible track with a take, ``NN-role-name.ext``, each as long as the mix.
+
+    The gain is the one :func:`export_mix` would apply with the same options, so the stems
+    sum to the exported mix.
+    """
+    out = Path(folder).expanduser()
+    fmt = _format_for(Path(f"stems.{format}"), format)
+    _check_options(bit_depth, target_lufs)
+    _check_folder(out)
+    stems, mix = _render(session)
+    plan = plan_gain(mix, [s for _, s in stems], session.sample_rate, target_lufs)
+    gain = np.float32(10.0 ** (plan.gain_db / 20.0))
+    files = [(out / stem_file_name(i, track, fmt), signal * gain) for i, (track, signal) in enumerate(stems, 1)]
+    _write_all(files, session.sample_rate, fmt, bit_depth)
+    return ExportResult(tuple(p for p, _ in files), plan.gain_db, plan.peak_dbfs, plan.lufs, plan.notes)
