@@ -80,5 +80,6 @@ def read_take_file(path: Path, *, sample_rate: int, num_samples: int, scale: flo
 
 
 def _first_line(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return text[-1].strip().rstrip(".") if text else type(err).__name__
+    # LibsndfileError carries libsndfile's own phrase without the file name repeated.
+    text = getattr(err, "error_string", None) or str(err).strip()
+    return text.splitlines()[-1].strip().rstrip(".").lower() if text else type(err).__name__
