@@ -1,0 +1,142 @@
+"""Bass parts: chord roots, placed on the drums' kicks.
+
+The rhythm is built from the kick positions the backend hands over (a locked drum track's
+notes, kicks detected in its audio, or the drums generated in the same request), so the bass
+lands with the drums that will play beside it. Pitches follow the chord of each bar, voice-led
+in octave 1-2 (MIDI 28-52), with octaves, fifths and approach notes all taken from the chord
+or the scale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.context import MusicalContext
+from engine.errors import BackendError
+from engine.theory import Chord, Note, scale_pitch_classes
+
+LOW, HIGH = 28, 52
+_ROOT_TOP = 47  # roots stay at or below B2 so octaves above them still fit under HIGH
+
+PATTERNS = ("kick_follow", "kick_sustain", "offbeat", "octave", "rolling")
+
+
+def default_pattern(family: str, energy: float, rng: np.random.Generator) -> str:
+    """The bass rhythm a family plays: offbeat or rolling techno, octave house, kick-led elsewhere."""
+    if family == "techno":
+        return "rolling" if energy >= 0.75 else "offbeat"
+    if family == "house":
+        return ("offbeat", "octave")[int(rng.integers(2))]
+    if family in ("trap", "ambient"):
+        return "kick_sustain"
+    return "kick_follow"
+
+
+def _onsets(pattern: str, kicks: np.ndarray, context: MusicalContext, energy: float) -> list[tuple[float, str]]:
+    """(start beat, kind) of every bass note; kind is "kick", "off" or "pickup"."""
+    total = context.total_beats
+    bpb = context.beats_per_bar
+    kicks = kicks[(kicks >= 0) & (kicks < total - 1e-9)]
+    out: list[tuple[float, str]] = []
+    if pattern in ("kick_follow", "kick_sustain"):
+        out = [(float(k), "kick") for k in kicks]
+        if pattern == "kick_follow" and energy > 0.5:
+            # A pickup on the last eighth before a bar line when the kicks leave room for one.
+            for bar in range(1, context.bars):
+                at = bar * bpb - 0.5
+                before = kicks[kicks < bar * bpb]
+                if before.size and at - before[-1] >= 1.0 - 1e-9:
+                    out.append((at, "pickup"))
+    elif pattern in ("offbeat", "octave"):
+        kick_set = {round(float(k), 4) for k in kicks}
+        for bar in range(context.bars):
+            start = bar * bpb
+            if pattern == "offbeat" and round(start, 4) in kick_set:
+                out.append((start, "kick"))  # the root on the bar's first kick, then offbeats
+            beat = 0.0
+            while beat < bpb - 1e-9:
+                at = start + beat + 0.5
+                if round(at, 4) not in kick_set and at < total:
+                    out.append((at, "off"))
+                beat += 1.0
+        if pattern == "octave":
+            out += [(float(k), "kick") for k in kicks]
+    elif pattern == "rolling":
+        bounds = list(kicks) + [total]
+        for k, nxt in zip(bounds[:-1], bounds[1:]):
+            for d in (0.25, 0.5, 0.75):
+                if k + d < nxt - 1e-9:
+                    out.append((float(k + d), "off"))
+    else:
+        raise BackendError(f"the composer has no bass pattern {pattern!r}: choose one of {', '.join(PATTERNS)}")
+    out = sorted(set(out))
+    # One note per time: a kick beats an offbeat at the same instant.
+    seen: dict[float, tuple[float, str]] = {}
+    for t, kind in out:
+        key = round(t, 4)
+        if key not in seen or kind == "kick":
+            seen[key] = (t, kind)
+    return sorted(seen.values())
+
+
+def _voice_led_roots(context: MusicalContext) -> list[int]:
+    """One MIDI root per bar, each the octave of its chord root nearest the previous one."""
+    roots: list[int] = []
+    prev = 36
+    for bar in range(context.bars):
+        pc = context.chord_at_bar(bar).root
+        options = [p for p in range(LOW, _ROOT_TOP + 1) if p % 12 == pc]
+        # Stay near the middle of the register so the line cannot drift to an edge.
+        best = min(options, key=lambda p: (abs(p - prev) + 0.5 * abs(p - 36), p))
+        roots.append(best)
+        prev = best
+    return roots
+
+
+def _chord_tone_above(root: int, chord: Chord, interval_index: int) -> int:
+    pcs = chord.pitch_classes
+    pc = pcs[min(interval_index, len(pcs) - 1)]
+    p = root + ((pc - root) % 12)
+    return p if p <= HIGH else p - 12
+
+
+def _approach(next_root: int, scale: tuple[int, ...], from_below: bool) -> int:
+    """The scale tone a step below (or above) the next bar's root."""
+    for d in range(1, 3):
+        p = next_root - d if from_below else next_root + d
+        if p % 12 in scale and LOW <= p <= HIGH:
+            return p
+    return next_root
+
+
+def write_bass(context: MusicalContext, kicks: np.ndarray, pattern: str, rng: np.random.Generator) -> list[Note]:
+    """Bass notes for the whole context, placed on ``kicks`` (beats) in ``pattern``."""
+    scale = scale_pitch_classes(context.tonic, context.mode)
+    roots = _voice_led_roots(context)
+    bpb = context.beats_per_bar
+    onsets = _onsets(pattern, np.asarray(kicks, dtype=np.float64), context, context.energy)
+    max_len = {"kick_follow": 2.0, "kick_sustain": 4.0, "offbeat": 0.4, "octave": 0.45, "rolling": 0.2}[pattern]
+    notes: list[Note] = []
+    for i, (start, kind) in enumerate(onsets):
+        bar = min(int(start // bpb + 1e-9), context.bars - 1)
+        chord = context.chord_at_bar(bar)
+        root = roots[bar]
+        on_bar_line = abs(start - bar * bpb) < 1e-6
+        pitch = root
+        if kind == "pickup" and bar + 1 < context.bars:
+            pitch = _approach(roots[bar + 1], scale, from_below=roots[bar + 1] > root or rng.random() < 0.5)
+        elif pattern == "octave" and kind == "off":
+            pitch = root + 12
+        elif not on_bar_line:
+            r = rng.random()
+            if r < 0.12 and root + 12 <= HIGH:
+                pitch = root + 12
+            elif r < 0.22:
+                pitch = _chord_tone_above(root, chord, 2)
+        nxt = onsets[i + 1][0] if i + 1 < len(onsets) else context.total_beats
+        duration = float(np.clip(nxt - start - 0.06, 0.1, max_len))
+        duration = min(duration, context.total_beats - start)
+        velocity = 112 if on_bar_line else (100 if kind == "kick" else 88)
+        velocity = int(np.clip(velocity + rng.integers(-6, 7), 40, 127))
+        notes.append(Note(int(pitch), float(start), duration, velocity))
+    return notes
