@@ -87,6 +87,23 @@ def test_round_trip_restores_context_tracks_locks_takes_and_audio(tmp_path):
     assert doc["schema_version"] == 1 and doc["app_version"]
 
 
+def test_a_project_folder_without_the_suffix_is_saved_back_in_place(tmp_path):
+    session = make_session()
+    save_project(session, tmp_path / "p")
+    (tmp_path / "p.resonant").rename(tmp_path / "renamed")
+    loaded = load_project(tmp_path / "renamed")
+    loaded.track("Drums").muted = True
+    assert save_project(loaded, tmp_path / "renamed") == tmp_path / "renamed"
+    assert load_project(tmp_path / "renamed").track("Drums").muted
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["renamed"]
+
+
+def test_loading_by_name_finds_the_suffixed_folder(tmp_path):
+    session = make_session()
+    save_project(session, tmp_path / "Song")
+    assert_same_session(session, load_project(tmp_path / "Song"))
+
+
 def test_take_files_are_24_bit_stereo_flac_at_the_session_rate(tmp_path):
     folder = save_project(make_session(), tmp_path / "p")
     for f in (folder / "takes").iterdir():

@@ -39,9 +39,15 @@ AUTOSAVE_FILE = "autosave.json"
 
 
 def project_path(folder: str | os.PathLike) -> Path:
-    """The folder a project is saved to: ``folder`` with ``.resonant`` added if it lacks it."""
+    """The folder a project is saved to: ``folder`` with ``.resonant`` added if it lacks it.
+
+    An existing project folder is used as named even without the suffix, so a project that
+    was opened from a folder is saved back into that same folder.
+    """
     path = Path(folder).expanduser()
-    return path if path.name.endswith(PROJECT_SUFFIX) else path.with_name(path.name + PROJECT_SUFFIX)
+    if path.name.endswith(PROJECT_SUFFIX) or is_project(path):
+        return path
+    return path.with_name(path.name + PROJECT_SUFFIX)
 
 
 def autosave_path(folder: str | os.PathLike) -> Path:
