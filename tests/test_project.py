@@ -413,6 +413,17 @@ def test_autosave_beside_a_saved_project(tmp_path):
     assert_same_session(session, load_project(folder))
 
 
+def test_an_autosave_older_than_the_last_save_is_not_offered(tmp_path):
+    session = make_session()
+    folder = save_project(session, tmp_path / "p")
+    save_autosave(session, folder)
+    saved = (folder / "session.json").stat().st_mtime_ns
+    os.utime(folder / "autosave.json", ns=(saved - 10**9, saved - 10**9))
+    assert not has_newer_autosave(folder)
+    os.utime(folder / "autosave.json", ns=(saved, saved))  # same tick: still the newer one
+    assert has_newer_autosave(folder)
+
+
 def test_autosave_of_a_never_saved_session(tmp_path):
     session = make_session()
     save_autosave(session, tmp_path / "Untitled")

@@ -88,9 +88,12 @@ def has_newer_autosave(folder: str | os.PathLike) -> bool:
     except OSError:
         return False
     try:
-        return auto > (path / SESSION_FILE).stat().st_mtime_ns
+        saved = (path / SESSION_FILE).stat().st_mtime_ns
     except OSError:
         return True
+    # save_project removes the autosave, so one that exists was written after the last save;
+    # ">=" keeps that true on filesystems whose timestamps are whole seconds.
+    return auto >= saved
 
 
 def _check_target(path: Path) -> None:
@@ -231,7 +234,10 @@ def _read(path: Path, document_name: str) -> Session:
     except MalformedDocument as err:
         raise ProjectError(f"cannot open the project: {doc_path} is malformed ({err})") from None
     audio = _read_takes(path, document)
-    return _build(document, audio)
+    try:
+        return _build(document, audio)
+    except (ValueError, TypeError) as err:  # check_document should have caught it; say so plainly
+        raise ProjectError(f"cannot open the project: {doc_path} is malformed ({err})") from None
 
 
 def _read_takes(path: Path, document: Document) -> dict:

@@ -34,8 +34,12 @@ class TakeFileError(ValueError):
 
 def audio_scale(audio: np.ndarray) -> float:
     """The smallest power of two (at least 1) that brings the take's peak below full scale."""
-    clean = np.nan_to_num(np.asarray(audio, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    peak = float(np.max(np.abs(clean))) if clean.size else 0.0
+    if not audio.size:
+        return 1.0
+    peak = max(float(np.max(audio)), -float(np.min(audio)))  # no temporary copy of the audio
+    if not np.isfinite(peak):  # non-finite samples are stored as silence; measure the rest
+        clean = np.nan_to_num(np.asarray(audio, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        peak = float(np.max(np.abs(clean)))
     scale = 1.0
     while peak / scale >= 1.0:
         scale *= 2.0
