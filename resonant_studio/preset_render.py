@@ -1,0 +1,61 @@
+"""Generation with a resolved preset configuration: the session it makes, the post-processing
+its takes get, and the configuration stored with each take so it can be made again.
+
+The window's controller and ``resonant render`` both use these; nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Mapping, Sequence
+
+from engine.backends import CancelCallback, GeneratedPart, ProgressCallback, get_backend
+from engine.postprocess import PostprocessSettings, postprocess_parts
+from resonant_studio import studio
+from resonant_studio.preset_resolve import ResolvedConfig
+from tracks import Session, Take, Track
+from tracks.session import DEFAULT_SAMPLE_RATE
+
+TAKE_PARAM_KEY = "preset"
+"""Where a take's params keep the resolved configuration (``ResolvedConfig.to_dict()``)."""
+
+
+def new_session_from_config(config: ResolvedConfig, *, sample_rate: int = DEFAULT_SAMPLE_RATE,
+                            name: str | None = None) -> Session:
+    """A session with the configuration's context and length, one empty track per part."""
+    # session_context() carries ``duration_seconds`` when a role fixes the length: the bars
+    # cover it, and the session (so every export) is exactly that long.
+    label = config.user_prompt or config.prompt
+    session = Session(config.session_context(), name=name or studio.slugify(label), sample_rate=sample_rate,
+                      prompt=config.prompt)
+    for role in config.context.roles:
+        session.add_track(Track(studio.TRACK_NAMES.get(role, role.title()), role), record=False)
+    return session
+
+
+def apply_postprocess(parts: Sequence[GeneratedPart], sample_rate: int,
+                      settings: PostprocessSettings) -> tuple[list[GeneratedPart], dict[str, Any]]:
+    """The parts with their audio brought to length, looped, faded and levelled together."""
+    audio, report = postprocess_parts([p.audio for p in parts], sample_rate, settings)
+    return [replace(p, audio=a) for p, a in zip(parts, audio)], report
+
+
+def generate_with_config(session: Session, config: ResolvedConfig, targets: Sequence[Track] | None = None, *,
+                         progress: ProgressCallback | None = None, cancel: CancelCallback | None = None,
+                         engine_options: Mapping[str, Any] | None = None) -> list[Take]:
+    """Render ``targets`` (default: every unlocked track) as ``config`` says and add the takes.
+
+    Each take's params hold the engine's own parameters, the post-processing report and the
+    whole resolved configuration under ``"preset"``.
+    """
+    chosen = list(targets) if targets is not None else studio.default_targets(session)
+    options = dict(engine_options) if engine_options is not None else config.engine_options()
+    params = {**config.generation_params}
+    request = studio.build_request(session, chosen, config.seed, prompt=config.prompt, params=params,
+                                   context=config.context)
+    backend = get_backend(config.engine, **options)
+    parts = backend.generate(request, progress=progress, cancel=cancel)
+    parts, report = apply_postprocess(parts, session.sample_rate, config.postprocess)
+    return studio.apply_results(session, chosen, parts, config.engine, config.seed, config.prompt,
+                                extra_params={"engine": config.engine, **params, "postprocess": report,
+                                              TAKE_PARAM_KEY: config.to_dict()})

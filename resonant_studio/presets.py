@@ -1,0 +1,150 @@
+"""Style, role and quality presets: the built-in files, the user's own, and saving new ones.
+
+Built-ins live in the ``presets/`` folder beside the application's packages (the wheel ships
+that folder as the ``presets`` data package, so ``Path(__file__).parents[1] / "presets"``
+finds it in a checkout, an editable install and an installed wheel alike). User presets
+live in ``<config dir>/presets`` (``RESONANT_CONFIG_DIR`` overrides the config dir); a user
+file with the same kind and name as a built-in replaces it, any other adds a preset.
+
+A broken user preset never stops the others: ``load_presets`` records one sentence for it
+in ``PresetLibrary.problems`` and goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from resonant_studio.preset_schema import KINDS, NAME_PATTERN, PresetError, validate_preset
+from resonant_studio.settings import config_dir
+
+BUILTIN_DIR = Path(__file__).resolve().parents[1] / "presets"
+
+
+def user_preset_dir() -> Path:
+    return config_dir() / "presets"
+
+
+@dataclass(frozen=True)
+class Preset:
+    kind: str
+    name: str
+    data: dict[str, Any]
+    """Validated file content (``kind`` included)."""
+    source: Path
+    builtin: bool
+
+    @property
+    def description(self) -> str:
+        return str(self.data.get("description", ""))
+
+    def summary(self) -> dict[str, Any]:
+        """Plain data for ``presets list --json`` and the window's pickers."""
+        return {"kind": self.kind, "name": self.name, "description": self.description,
+                "builtin": self.builtin, "source": str(self.source),
+                "data": {k: v for k, v in self.data.items() if k != "kind"}}
+
+
+@dataclass
+class PresetLibrary:
+    presets: dict[tuple[str, str], Preset] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    """One sentence per user preset that could not be loaded (skipped)."""
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(name for k, name in self.presets if k == kind)
+
+    def of_kind(self, kind: str) -> list[Preset]:
+        return [self.presets[(kind, n)] for n in self.names(kind)]
+
+    def get(self, kind: str, name: str) -> Preset:
+        preset = self.presets.get((kind, name))
+        if preset is None:
+            known = ", ".join(self.names(kind)) or "none"
+            broken = [p for p in self.problems if f"{name}.yaml:" in p]
+            why = f" ({broken[0].rstrip('.')})" if broken else ""
+            raise PresetError(f"there is no {kind} preset named {name!r}{why}: choose one of {known}")
+        return preset
+
+    def __iter__(self):
+        return iter(sorted(self.presets.values(), key=lambda p: (KINDS.index(p.kind), p.name)))
+
+
+def read_preset_file(path: Path, *, builtin: bool = False) -> Preset:
+    """One preset from one YAML file; ``PresetError`` naming the file (and key) when it is wrong."""
+    name = path.stem
+    if not NAME_PATTERN.match(name):
+        raise PresetError(f"{path}: a preset file name may use only lower-case letters, digits, '-' and '_'")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PresetError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError:
+        raise PresetError(f"{path}: is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "unreadable"
+        raise PresetError(f"{path}: is not valid YAML{where} ({problem})") from None
+    checked = validate_preset(data, str(path))
+    return Preset(kind=checked["kind"], name=name, data=checked, source=path, builtin=builtin)
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_presets(user_dir: Path | None = None, builtin_dir: Path | None = None) -> PresetLibrary:
+    """The built-ins, then the user's presets over them; broken user files are reported and skipped."""
+    library = PresetLibrary()
+    for path in _yaml_files(builtin_dir or BUILTIN_DIR):
+        preset = read_preset_file(path, builtin=True)  # a broken built-in is a bug: let it raise
+        library.presets[(preset.kind, preset.name)] = preset
+    for path in _yaml_files(user_dir or user_preset_dir()):
+        try:
+            preset = read_preset_file(path)
+        except PresetError as exc:
+            library.problems.append(str(exc))
+            continue
+        library.presets[(preset.kind, preset.name)] = preset
+    return library
+
+
+def save_user_preset(kind: str, name: str, data: dict[str, Any], user_dir: Path | None = None,
+                     *, overwrite: bool = False) -> Path:
+    """Validate ``data`` as a ``kind`` preset and write it to the user folder atomically.
+
+    Nothing is written when the data is invalid or the file exists and ``overwrite`` is False.
+    """
+    folder = user_dir or user_preset_dir()
+    if not NAME_PATTERN.match(name):
+        raise PresetError(f"preset name {name!r} may use only lower-case letters, digits, '-' and '_'")
+    path = folder / f"{name}.yaml"
+    content = {"kind": kind, **{k: v for k, v in data.items() if k != "kind"}}
+    validate_preset(content, str(path))
+    if path.exists() and not overwrite:
+        raise PresetError(f"{path} already exists: choose another name or overwrite it")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}-", suffix=".yaml.tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yaml.safe_dump(content, f, sort_keys=False, allow_unicode=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def describe_problems(problems: Iterable[str]) -> list[str]:
+    """The problems as lines a person reads, each saying it was skipped."""
+    return [f"skipped a user preset: {p}" for p in problems]
