@@ -90,6 +90,11 @@ class Session:
 
     @property
     def duration(self) -> float:
+        """Seconds: the bars at the tempo, or ``duration_seconds`` when the context fixes it
+        (a role preset such as a 1 s UI sound cuts the rendered bars to that length)."""
+        fixed = self._context.get("duration_seconds")
+        if fixed:
+            return float(fixed)
         return self.bars * self.beats_per_bar * 60.0 / self.tempo
 
     @property
