@@ -253,6 +253,18 @@ def test_a_crash_during_save_keeps_the_previous_project(tmp_path, monkeypatch, f
     assert len(previous.track("Drums").takes) == 1 and not previous.track("Drums").muted
 
 
+def test_a_failed_flac_write_is_a_project_error_and_leaves_nothing(tmp_path, monkeypatch):
+    import tracks.take_audio
+
+    def broken(*args, **kwargs):
+        raise sf.LibsndfileError(0, "Error writing: ")
+
+    monkeypatch.setattr(tracks.take_audio.sf, "write", broken)
+    with pytest.raises(ProjectError, match=r"^cannot save to .*p\.resonant: "):
+        save_project(make_session(), tmp_path / "p")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_leftovers_of_a_hard_crash_do_not_stop_loading_and_are_swept(tmp_path):
     session = make_session()
     folder = save_project(session, tmp_path / "p")
@@ -268,7 +280,7 @@ def test_leftovers_of_a_hard_crash_do_not_stop_loading_and_are_swept(tmp_path):
 
 def test_a_context_value_json_cannot_hold_is_refused_before_writing(tmp_path):
     session = Session({**CONTEXT, "extra": object()}, sample_rate=SR)
-    with pytest.raises(ProjectError, match="cannot save this session"):
+    with pytest.raises(ProjectError, match="cannot save this session: a value of type object cannot be stored"):
         save_project(session, tmp_path / "p")
     assert not (tmp_path / "p.resonant").exists()
 

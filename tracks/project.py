@@ -127,6 +127,8 @@ def _write(session: Session, path: Path, document_name: str) -> None:
                 pass
         if isinstance(err, OSError):
             raise ProjectError(f"cannot save to {path}: {describe_os_error(err)}") from err
+        if isinstance(err, RuntimeError):  # libsndfile reports a failed FLAC write this way
+            raise ProjectError(f"cannot save to {path}: {getattr(err, 'error_string', None) or err}") from err
         raise
 
 

@@ -76,7 +76,7 @@ def plain(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, (set, frozenset)):
         return sorted(value)
-    raise TypeError(f"a {type(value).__name__} value cannot be saved in a project")
+    raise TypeError(f"a value of type {type(value).__name__} cannot be stored in a project file")
 
 
 def build_document(session: Session, audio_scales: dict[str, float]) -> dict:
