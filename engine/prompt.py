@@ -167,7 +167,7 @@ def _key(text: str, genre: GenreProfile | None, moods: list[MoodProfile]) -> tup
 
 
 def _bars_for_seconds(seconds: float, tempo: float, beats_per_bar: float) -> int:
-    bars = max(1, round(seconds * tempo / 60.0 / beats_per_bar))
+    bars = max(1, math.floor(seconds * tempo / 60.0 / beats_per_bar + 0.5))  # half rounds up
     if bars > MAX_BARS:
         raise PromptError(f"{seconds:g} seconds at {tempo:g} bpm is more than {MAX_BARS} bars: "
                           "ask for a shorter piece")
