@@ -189,10 +189,24 @@ def test_nothing_audible_is_refused(tmp_path):
 
 def test_missing_folder_is_one_sentence(tmp_path):
     with pytest.raises(ExportError, match=r"^cannot write to .*nowhere: the folder does not exist$"):
-        export_stems(make_session(), tmp_path / "nowhere")
-    with pytest.raises(ExportError, match="the folder does not exist"):
+        export_stems(make_session(), tmp_path / "nowhere" / "stems")
+    with pytest.raises(ExportError, match=r"^cannot write to .*nowhere: the folder does not exist$"):
         export_mix(make_session(), tmp_path / "nowhere" / "mix.wav")
     assert listing(tmp_path) == []
+
+
+def test_a_stems_folder_is_made_beside_an_existing_one_and_removed_on_failure(tmp_path, monkeypatch):
+    result = export_stems(make_session(), tmp_path / "Song-stems")
+    assert [p.parent for p in result.paths] == [tmp_path / "Song-stems"] * 3
+    import tracks.atomic
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tracks.atomic.tempfile, "mkstemp", denied)
+    with pytest.raises(ExportError, match="permission denied"):
+        export_stems(make_session(), tmp_path / "Other-stems")
+    assert listing(tmp_path) == ["Song-stems"]
 
 
 def test_folder_inside_a_file_is_refused(tmp_path):

@@ -210,16 +210,32 @@ def export_stems(session: Session, folder: str | os.PathLike, *, format: str = "
                  bit_depth: int = 24, target_lufs: float | None = None) -> ExportResult:
     """One file per audible track with a take, ``NN-role-name.ext``, each as long as the mix.
 
+    ``folder`` is created if its parent exists (a stems folder beside the mix, say), and
+    removed again if the export fails.
+
     The gain is the one :func:`export_mix` would apply with the same options, so the stems
     sum to the exported mix.
     """
     out = Path(folder).expanduser()
     fmt = _format_for(Path(f"stems.{format}"), format)
     _check_options(bit_depth, target_lufs)
-    _check_folder(out)
+    _check_folder(out if out.exists() else out.parent)
     stems, mix = _render(session)
     plan = plan_gain(mix, [s for _, s in stems], session.sample_rate, target_lufs)
     gain = np.float32(10.0 ** (plan.gain_db / 20.0))
     files = [(out / stem_file_name(i, track, fmt), signal * gain) for i, (track, signal) in enumerate(stems, 1)]
-    _write_all(files, session.sample_rate, fmt, bit_depth)
+    made_folder = not out.exists()
+    try:
+        if made_folder:
+            out.mkdir()
+        _write_all(files, session.sample_rate, fmt, bit_depth)
+    except OSError as err:  # from mkdir; _write_all reports its own
+        raise ExportError(f"cannot write to {out}: {describe_os_error(err)}") from err
+    except ExportError:
+        if made_folder:
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+        raise
     return ExportResult(tuple(p for p, _ in files), plan.gain_db, plan.peak_dbfs, plan.lufs, plan.notes)
