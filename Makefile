@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test venv clean bench
+.PHONY: run test venv clean bench parity
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,15 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Optional: rebuild the tiny MusicGen checkpoints and transformers' reference outputs in a
+# separate venv (torch is never a dependency of the app), then check the MLX port against them.
+PARITY_VENV := .venv-parity
+$(PARITY_VENV)/bin/python:
+	$(PYTHON) -m venv $(PARITY_VENV)
+	$(PARITY_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(PARITY_VENV)/bin/python -m pip install --quiet transformers -e .
+
+parity: $(PARITY_VENV)/bin/python $(TEST_STAMP)
+	$(PARITY_VENV)/bin/python tools/make_musicgen_fixtures.py --out tests/fixtures
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/test_musicgen_parity.py

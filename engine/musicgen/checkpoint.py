@@ -1,0 +1,156 @@
+"""Read a Hugging Face MusicGen folder and convert it, once, to cached MLX safetensors.
+
+A folder holds ``config.json``, ``model.safetensors`` (or ``model.safetensors.index.json`` with
+shards) and the tokenizer. Only safetensors are read: nothing is ever unpickled. Every way a
+folder can be wrong ends in one ``ModelError`` sentence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlx.core as mx
+
+from engine.errors import ModelError
+from engine.musicgen.config import MusicGenConfig
+
+DTYPES = {"float32": mx.float32, "float16": mx.float16, "bfloat16": mx.bfloat16}
+CONVERTED_FORMAT = "resonant-musicgen-mlx-1"
+
+
+@dataclass(frozen=True)
+class CheckpointFolder:
+    path: Path
+    config: MusicGenConfig
+    weight_files: tuple[Path, ...]
+    generation_defaults: dict[str, Any]
+    preprocessor: dict[str, Any]
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{what} in {path.parent} cannot be read ({exc.__class__.__name__}): the folder is damaged") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{what} in {path.parent} is not a JSON object: the folder is damaged")
+    return data
+
+
+def check_safetensors(path: Path) -> None:
+    """Raise ``ModelError`` unless ``path`` is a complete safetensors file (header and data present)."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise ModelError(f"{path} is truncated (no safetensors header): download it again")
+            (header_len,) = struct.unpack("<Q", head)
+            if header_len > size - 8:
+                raise ModelError(f"{path} is truncated (its header runs past the end): download it again")
+            header = json.loads(f.read(header_len))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        if isinstance(exc, ModelError):
+            raise
+        raise ModelError(f"{path} is not a readable safetensors file ({exc.__class__.__name__}): download it again") from exc
+    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+    if 8 + header_len + end > size:
+        missing = 8 + header_len + end - size
+        raise ModelError(f"{path} is truncated ({missing} bytes missing): download it again")
+
+
+def open_folder(model_dir: str | os.PathLike) -> CheckpointFolder:
+    """Check a checkpoint folder and read its configs (weights are read later)."""
+    if model_dir is None or str(model_dir) == "":
+        raise ModelError("no MusicGen model folder given: pass --model DIR (a Hugging Face folder such as musicgen-small)")
+    path = Path(model_dir).expanduser()
+    if not path.is_dir():
+        raise ModelError(f"MusicGen model folder {path} does not exist: download facebook/musicgen-small there or pass another --model")
+    config_path = path / "config.json"
+    if not config_path.is_file():
+        raise ModelError(f"{path} has no config.json: it is not a Hugging Face MusicGen folder")
+    config = MusicGenConfig.from_dict(_read_json(config_path, "config.json"), where=str(config_path))
+
+    index = path / "model.safetensors.index.json"
+    single = path / "model.safetensors"
+    if single.is_file():
+        files = (single,)
+    elif index.is_file():
+        weight_map = _read_json(index, "model.safetensors.index.json").get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise ModelError(f"{index} has no weight_map: the folder is damaged")
+        files = tuple(path / name for name in sorted(set(weight_map.values())))
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise ModelError(f"{path} lacks shard {missing[0]} named in its index: finish the download")
+    else:
+        pickled = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt")]
+        hint = f" (it has {pickled[0]}, a pickle, which is never loaded)" if pickled else ""
+        raise ModelError(f"{path} has no model.safetensors{hint}: download the safetensors weights")
+    for f in files:
+        check_safetensors(f)
+
+    generation = _read_json(path / "generation_config.json", "generation_config.json") \
+        if (path / "generation_config.json").is_file() else {}
+    preprocessor = _read_json(path / "preprocessor_config.json", "preprocessor_config.json") \
+        if (path / "preprocessor_config.json").is_file() else {}
+    return CheckpointFolder(path, config, files, generation, preprocessor)
+
+
+def read_weights(folder: CheckpointFolder) -> dict[str, mx.array]:
+    weights: dict[str, mx.array] = {}
+    for f in folder.weight_files:
+        try:
+            weights.update(mx.load(str(f)))
+        except Exception as exc:  # mlx raises RuntimeError/ValueError with its own wording
+            raise ModelError(f"{f} cannot be read as safetensors ({exc}): download it again") from exc
+    return weights
+
+
+def cache_key(folder: CheckpointFolder, dtype: str) -> str:
+    h = hashlib.sha256()
+    h.update(CONVERTED_FORMAT.encode())
+    h.update(str(folder.path.resolve()).encode())
+    h.update((folder.path / "config.json").read_bytes())
+    for f in folder.weight_files:
+        st = f.stat()
+        h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return f"{h.hexdigest()[:20]}-{dtype}"
+
+
+def default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("resonant-studio")) / "musicgen"
+
+
+def load_converted(folder: CheckpointFolder, dtype: str, convert, cache_dir: Path | None) -> dict[str, mx.array]:
+    """Return converted weights from the cache, or ``convert(raw_weights)`` them and cache the result."""
+    if dtype not in DTYPES:
+        raise ModelError(f"unknown dtype {dtype!r}: choose float32, float16 or bfloat16")
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    target = cache_dir / f"{cache_key(folder, dtype)}.safetensors"
+    if target.is_file():
+        try:
+            loaded = mx.load(str(target), return_metadata=True)
+            weights, meta = loaded
+            if meta.get("format") == CONVERTED_FORMAT:
+                return weights
+        except Exception:
+            pass  # a damaged cache entry is rebuilt below
+    weights = convert(read_weights(folder))
+    cast = {k: v.astype(DTYPES[dtype]) if mx.issubdtype(v.dtype, mx.floating) else v for k, v in weights.items()}
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}.safetensors")
+        mx.save_safetensors(str(tmp), cast, metadata={"format": CONVERTED_FORMAT})
+        os.replace(tmp, target)
+    except OSError:
+        pass  # an unwritable cache only costs a conversion next time
+    return cast

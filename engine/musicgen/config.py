@@ -1,0 +1,199 @@
+"""Configs of the MusicGen parts, read from a Hugging Face ``config.json``.
+
+Every dimension comes from the checkpoint; nothing is assumed about musicgen-small.
+``from_dict`` ignores keys it does not know and fills the defaults transformers uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from engine.errors import ModelError
+
+ARCHITECTURES = {
+    "MusicgenForConditionalGeneration": False,  # value: is it the melody model?
+    "MusicgenMelodyForConditionalGeneration": True,
+}
+
+
+def _from_dict(cls, data: Mapping[str, Any]):
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class T5Config:
+    vocab_size: int = 32128
+    d_model: int = 512
+    d_kv: int = 64
+    d_ff: int = 2048
+    num_layers: int = 6
+    num_heads: int = 8
+    relative_attention_num_buckets: int = 32
+    relative_attention_max_distance: int = 128
+    layer_norm_epsilon: float = 1e-6
+    feed_forward_proj: str = "relu"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "T5Config":
+        return _from_dict(cls, data)
+
+    @property
+    def is_gated(self) -> bool:
+        return self.feed_forward_proj.startswith("gated-")
+
+    @property
+    def activation(self) -> str:
+        act = self.feed_forward_proj.split("-")[-1]
+        return "gelu_new" if act == "gelu" and self.is_gated else act
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    vocab_size: int = 2048
+    hidden_size: int = 1024
+    num_hidden_layers: int = 24
+    ffn_dim: int = 4096
+    num_attention_heads: int = 16
+    num_codebooks: int = 4
+    max_position_embeddings: int = 2048
+    activation_function: str = "gelu"
+    scale_embedding: bool = False
+    audio_channels: int = 1
+    pad_token_id: int | None = 2048
+    bos_token_id: int | None = 2048
+    cross_attention_hidden_size: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "DecoderConfig":
+        return _from_dict(cls, data)
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+
+@dataclass(frozen=True)
+class EncodecConfig:
+    sampling_rate: int = 32000
+    audio_channels: int = 1
+    num_filters: int = 64
+    hidden_size: int = 128
+    upsampling_ratios: tuple[int, ...] = (8, 5, 4, 4)
+    codebook_size: int = 2048
+    codebook_dim: int | None = None
+    target_bandwidths: tuple[float, ...] = (2.2,)
+    kernel_size: int = 7
+    last_kernel_size: int = 7
+    residual_kernel_size: int = 3
+    dilation_growth_rate: int = 2
+    num_residual_layers: int = 1
+    num_lstm_layers: int = 2
+    compress: int = 2
+    use_causal_conv: bool = False
+    pad_mode: str = "reflect"
+    trim_right_ratio: float = 1.0
+    use_conv_shortcut: bool = False
+    norm_type: str = "weight_norm"
+    normalize: bool = False
+    chunk_length_s: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "EncodecConfig":
+        data = dict(data)
+        for key in ("upsampling_ratios", "target_bandwidths"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return _from_dict(cls, data)
+
+    @property
+    def hop_length(self) -> int:
+        return math.prod(self.upsampling_ratios)
+
+    @property
+    def frame_rate(self) -> int:
+        return math.ceil(self.sampling_rate / self.hop_length)
+
+    @property
+    def codebook_dimension(self) -> int:
+        return self.codebook_dim if self.codebook_dim is not None else self.hidden_size
+
+    @property
+    def num_quantizers(self) -> int:
+        bits = math.ceil(math.log2(self.codebook_size))
+        return int(1000 * self.target_bandwidths[-1] // (self.frame_rate * bits))
+
+    def quantizers_for_bandwidth(self, bandwidth: float | None = None) -> int:
+        """How many codebooks ``encode`` uses by default (transformers: the first target bandwidth)."""
+        bandwidth = self.target_bandwidths[0] if bandwidth is None else bandwidth
+        per_quantizer = math.log2(self.codebook_size) * self.frame_rate
+        return int(max(1, math.floor(bandwidth * 1000 / per_quantizer)))
+
+
+@dataclass(frozen=True)
+class MusicGenConfig:
+    architecture: str
+    text_encoder: T5Config
+    decoder: DecoderConfig
+    audio_encoder: EncodecConfig
+    is_melody: bool = False
+    num_chroma: int = 12
+    chroma_length: int = 235
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "config.json") -> "MusicGenConfig":
+        architectures = data.get("architectures") or []
+        known = [a for a in architectures if a in ARCHITECTURES]
+        if not known:
+            named = ", ".join(architectures) or data.get("model_type", "none")
+            raise ModelError(
+                f"{where} describes a {named} model, not MusicGen: point --model at a folder of "
+                f"{' or '.join(ARCHITECTURES)} (e.g. facebook/musicgen-small)"
+            )
+        for part in ("text_encoder", "decoder", "audio_encoder"):
+            if not isinstance(data.get(part), Mapping):
+                raise ModelError(f"{where} has no {part!r} section: the checkpoint folder is incomplete or damaged")
+        config = cls(
+            architecture=known[0],
+            text_encoder=T5Config.from_dict(data["text_encoder"]),
+            decoder=DecoderConfig.from_dict(data["decoder"]),
+            audio_encoder=EncodecConfig.from_dict(data["audio_encoder"]),
+            is_melody=ARCHITECTURES[known[0]],
+            num_chroma=int(data.get("num_chroma", 12)),
+            chroma_length=int(data.get("chroma_length", 235)),
+        )
+        config.check_supported(where)
+        return config
+
+    def check_supported(self, where: str) -> None:
+        audio, decoder = self.audio_encoder, self.decoder
+        if decoder.audio_channels != 1:
+            raise ModelError(f"{where} is a stereo MusicGen checkpoint, which this build does not support yet: use a mono one")
+        if audio.norm_type != "weight_norm" or audio.normalize or audio.chunk_length_s is not None:
+            raise ModelError(f"{where} uses an EnCodec variant other than MusicGen's 32 kHz codec, which is not supported")
+        if decoder.hidden_size % decoder.num_attention_heads:
+            raise ModelError(f"{where} is inconsistent: hidden_size is not a multiple of num_attention_heads")
+        if audio.num_quantizers < decoder.num_codebooks:
+            raise ModelError(f"{where} is inconsistent: EnCodec has fewer codebooks than the decoder predicts")
+
+    @property
+    def has_text_projection(self) -> bool:
+        """transformers adds ``enc_to_dec_proj`` when the T5 and decoder widths differ."""
+        return (self.text_encoder.d_model != self.decoder.hidden_size
+                and (self.is_melody or self.decoder.cross_attention_hidden_size is None))
+
+    @property
+    def has_chroma_projection(self) -> bool:
+        return self.is_melody and self.num_chroma != self.decoder.hidden_size
+
+    @property
+    def special_token(self) -> int:
+        """The token that fills the delay pattern's gaps and starts every sequence."""
+        d = self.decoder
+        for value in (d.bos_token_id, d.pad_token_id):
+            if value is not None:
+                return int(value)
+        return d.vocab_size

@@ -1,0 +1,182 @@
+"""The MusicGen decoder: a transformer over summed codebook embeddings with one head per codebook.
+
+After transformers' ``MusicgenForCausalLM``; names match its checkpoint keys (``model.decoder.*``,
+``lm_heads.*``). The melody model has no cross-attention: its conditioning is a prefix of
+input embeddings instead.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+import mlx.nn as nn
+import numpy as np
+
+from engine.musicgen.config import DecoderConfig
+from engine.musicgen.t5 import activation
+
+
+def sinusoidal_positions(positions: np.ndarray, dims: int) -> np.ndarray:
+    """transformers' (tensor2tensor) sinusoidal table rows for ``positions``: ``[cos | sin]``."""
+    half = dims // 2
+    scale = math.log(10000) / (half - 1)
+    freqs = np.exp(np.arange(half, dtype=np.float32) * np.float32(-scale)).astype(np.float32)
+    angles = positions.astype(np.float32)[:, None] * freqs[None, :]
+    table = np.concatenate([np.cos(angles), np.sin(angles)], axis=1)
+    if dims % 2:
+        table = np.concatenate([table, np.zeros((len(positions), 1), np.float32)], axis=1)
+    return table
+
+
+class KVCache:
+    """Keys and values of one self-attention layer, ``[B, H, L, D]``, grown in chunks."""
+
+    step = 256
+
+    def __init__(self):
+        self.keys: mx.array | None = None
+        self.values: mx.array | None = None
+        self.offset = 0
+
+    def update(self, keys: mx.array, values: mx.array) -> tuple[mx.array, mx.array]:
+        B, H, L, D = keys.shape
+        needed = self.offset + L
+        if self.keys is None or needed > self.keys.shape[2]:
+            grow = ((needed + self.step - 1) // self.step) * self.step - (0 if self.keys is None else self.keys.shape[2])
+            new_k = mx.zeros((B, H, grow, D), keys.dtype)
+            new_v = mx.zeros((B, H, grow, D), values.dtype)
+            if self.keys is None:
+                self.keys, self.values = new_k, new_v
+            else:
+                self.keys = mx.concatenate([self.keys[:, :, : self.offset], new_k], axis=2)
+                self.values = mx.concatenate([self.values[:, :, : self.offset], new_v], axis=2)
+        self.keys[:, :, self.offset: needed] = keys
+        self.values[:, :, self.offset: needed] = values
+        self.offset = needed
+        return self.keys[:, :, :needed], self.values[:, :, :needed]
+
+
+class MusicgenAttention(nn.Module):
+    def __init__(self, dims: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.scale = (dims // num_heads) ** -0.5
+        self.q_proj = nn.Linear(dims, dims, bias=False)
+        self.k_proj = nn.Linear(dims, dims, bias=False)
+        self.v_proj = nn.Linear(dims, dims, bias=False)
+        self.out_proj = nn.Linear(dims, dims, bias=False)
+
+    def heads(self, x: mx.array) -> mx.array:
+        B, L, _ = x.shape
+        return x.reshape(B, L, self.num_heads, -1).transpose(0, 2, 1, 3)
+
+    def attend(self, q: mx.array, k: mx.array, v: mx.array, mask) -> mx.array:
+        out = mx.fast.scaled_dot_product_attention(q, k, v, scale=self.scale, mask=mask)
+        B, _, L, _ = out.shape
+        return self.out_proj(out.transpose(0, 2, 1, 3).reshape(B, L, -1))
+
+    def self_attention(self, x: mx.array, cache: KVCache, mask) -> mx.array:
+        k, v = cache.update(self.heads(self.k_proj(x)), self.heads(self.v_proj(x)))
+        return self.attend(self.heads(self.q_proj(x)), k, v, mask)
+
+    def cross_keys_values(self, states: mx.array) -> tuple[mx.array, mx.array]:
+        return self.heads(self.k_proj(states)), self.heads(self.v_proj(states))
+
+
+class MusicgenDecoderLayer(nn.Module):
+    def __init__(self, config: DecoderConfig, cross_attention: bool):
+        super().__init__()
+        D = config.hidden_size
+        self.self_attn = MusicgenAttention(D, config.num_attention_heads)
+        self.self_attn_layer_norm = nn.LayerNorm(D)
+        if cross_attention:
+            self.encoder_attn = MusicgenAttention(D, config.num_attention_heads)
+            self.encoder_attn_layer_norm = nn.LayerNorm(D)
+        self.fc1 = nn.Linear(D, config.ffn_dim, bias=False)
+        self.fc2 = nn.Linear(config.ffn_dim, D, bias=False)
+        self.final_layer_norm = nn.LayerNorm(D)
+        self.act = activation(config.activation_function)
+
+    def __call__(self, x: mx.array, cache: KVCache, mask, cross: tuple | None) -> mx.array:
+        x = x + self.self_attn.self_attention(self.self_attn_layer_norm(x), cache, mask)
+        if cross is not None:
+            k, v, cross_mask = cross
+            h = self.encoder_attn_layer_norm(x)
+            x = x + self.encoder_attn.attend(self.encoder_attn.heads(self.encoder_attn.q_proj(h)), k, v, cross_mask)
+        return x + self.fc2(self.act(self.fc1(self.final_layer_norm(x))))
+
+
+class MusicgenDecoder(nn.Module):
+    def __init__(self, config: DecoderConfig, cross_attention: bool):
+        super().__init__()
+        self.config = config
+        self.embed_scale = math.sqrt(config.hidden_size) if config.scale_embedding else 1.0
+        self.embed_tokens = [nn.Embedding(config.vocab_size + 1, config.hidden_size) for _ in range(config.num_codebooks)]
+        self.layers = [MusicgenDecoderLayer(config, cross_attention) for _ in range(config.num_hidden_layers)]
+        self.layer_norm = nn.LayerNorm(config.hidden_size)
+
+    def embed(self, tokens: mx.array) -> mx.array:
+        """``[B, K, T]`` codes -> ``[B, T, D]``: the sum of one embedding per codebook."""
+        out = self.embed_tokens[0](tokens[:, 0])
+        for k in range(1, len(self.embed_tokens)):
+            out = out + self.embed_tokens[k](tokens[:, k])
+        return out * self.embed_scale if self.embed_scale != 1.0 else out
+
+    def __call__(self, inputs: mx.array, cache: list[KVCache], cross: list | None) -> mx.array:
+        B, L, D = inputs.shape
+        offset = cache[0].offset
+        positions = mx.array(sinusoidal_positions(np.arange(offset, offset + L), D)).astype(inputs.dtype)
+        x = inputs + positions
+        mask = None
+        if L > 1:
+            rows = np.arange(L)[:, None] + offset
+            cols = np.arange(offset + L)[None, :]
+            mask = mx.array(np.where(cols <= rows, 0.0, -np.inf).astype(np.float32)).astype(x.dtype)
+        for i, layer in enumerate(self.layers):
+            x = layer(x, cache[i], mask, None if cross is None else cross[i])
+        return self.layer_norm(x)
+
+
+class MusicgenModel(nn.Module):
+    def __init__(self, config: DecoderConfig, cross_attention: bool):
+        super().__init__()
+        self.decoder = MusicgenDecoder(config, cross_attention)
+
+
+class MusicgenForCausalLM(nn.Module):
+    """The decoder plus one linear head per codebook.
+
+    ``cross_attention``: False for the melody model, whose conditioning enters as a prefix.
+    """
+
+    def __init__(self, config: DecoderConfig, cross_attention: bool = True):
+        super().__init__()
+        self.config = config
+        self.cross_attention = cross_attention
+        self.model = MusicgenModel(config, cross_attention)
+        self.lm_heads = [nn.Linear(config.hidden_size, config.vocab_size, bias=False) for _ in range(config.num_codebooks)]
+
+    def make_cache(self) -> list[KVCache]:
+        return [KVCache() for _ in self.model.decoder.layers]
+
+    def cross_states(self, states: mx.array, mask: mx.array) -> list:
+        """Per-layer cross-attention keys/values for ``states [B, S, D]`` with ``mask [B, S]``, computed once."""
+        additive = mx.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(states.dtype)
+        return [(*layer.encoder_attn.cross_keys_values(states), additive) for layer in self.model.decoder.layers]
+
+    def __call__(self, tokens: mx.array, cache: list[KVCache], cross: list | None = None,
+                 prefix: mx.array | None = None) -> mx.array:
+        """``tokens [B, K, T]`` -> logits ``[B, K, T, V]``.
+
+        ``prefix [B, P, D]``: embeddings placed before the tokens (melody conditioning); their
+        outputs are dropped.
+        """
+        decoder = self.model.decoder
+        x = decoder.embed(tokens)
+        if prefix is not None:
+            x = mx.concatenate([prefix.astype(x.dtype), x], axis=1)
+        h = decoder(x, cache, cross)
+        if prefix is not None:
+            h = h[:, prefix.shape[1]:]
+        return mx.stack([head(h) for head in self.lm_heads], axis=1)

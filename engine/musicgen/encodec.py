@@ -1,0 +1,291 @@
+"""EnCodec (SEANet encoder/decoder + residual vector quantiser), after transformers' EncodecModel.
+
+Audio is channels-last here (MLX convolutions): ``[B, N, C]``. Weight-normalised convolutions
+are folded into plain weights at conversion (``sanitize``), and torch's ``[out, in, k]``
+kernels become MLX's ``[out, k, in]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from engine.musicgen.config import EncodecConfig
+
+
+def _reflect_pad(x: mx.array, left: int, right: int) -> mx.array:
+    """Reflect-pad along time (axis 1), zero-extending first when the signal is too short (as transformers)."""
+    length = x.shape[1]
+    extra = 0
+    if length <= max(left, right):
+        extra = max(left, right) - length + 1
+        x = mx.pad(x, [(0, 0), (0, extra), (0, 0)])
+    parts = []
+    if left:
+        parts.append(x[:, 1: left + 1][:, ::-1])
+    parts.append(x)
+    if right:
+        parts.append(x[:, -right - 1: -1][:, ::-1])
+    out = mx.concatenate(parts, axis=1) if len(parts) > 1 else x
+    return out[:, : out.shape[1] - extra] if extra else out
+
+
+class Conv1d(nn.Module):
+    """The bare convolution weights (``conv.weight [out, k, in]``, ``conv.bias``)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int):
+        super().__init__()
+        self.weight = mx.zeros((out_channels, kernel_size, in_channels))
+        self.bias = mx.zeros((out_channels,))
+
+
+class EncodecConv1d(nn.Module):
+    def __init__(self, config: EncodecConfig, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1,
+                 dilation: int = 1):
+        super().__init__()
+        self.conv = Conv1d(in_ch, out_ch, kernel_size)
+        self.causal = config.use_causal_conv
+        self.pad_mode = config.pad_mode
+        self.stride = stride
+        self.dilation = dilation
+        self.effective_kernel = (kernel_size - 1) * dilation + 1
+        self.padding_total = self.effective_kernel - stride
+
+    def __call__(self, x: mx.array) -> mx.array:
+        length = x.shape[1]
+        frames = math.ceil((length - self.effective_kernel + self.padding_total) / self.stride + 1) - 1
+        extra = frames * self.stride + self.effective_kernel - self.padding_total - length
+        if self.causal:
+            left, right = self.padding_total, extra
+        else:
+            right = self.padding_total // 2
+            left, right = self.padding_total - right, right + extra
+        if self.pad_mode == "reflect":
+            x = _reflect_pad(x, left, right)
+        else:
+            x = mx.pad(x, [(0, 0), (left, right), (0, 0)])
+        y = mx.conv1d(x, self.conv.weight, stride=self.stride, dilation=self.dilation)
+        return y + self.conv.bias
+
+
+class EncodecConvTranspose1d(nn.Module):
+    def __init__(self, config: EncodecConfig, in_ch: int, out_ch: int, kernel_size: int, stride: int):
+        super().__init__()
+        self.conv = Conv1d(in_ch, out_ch, kernel_size)
+        self.causal = config.use_causal_conv
+        self.trim_right_ratio = config.trim_right_ratio
+        self.stride = stride
+        self.padding_total = kernel_size - stride
+
+    def __call__(self, x: mx.array) -> mx.array:
+        y = mx.conv_transpose1d(x, self.conv.weight, stride=self.stride) + self.conv.bias
+        if self.causal:
+            right = math.ceil(self.padding_total * self.trim_right_ratio)
+        else:
+            right = self.padding_total // 2
+        left = self.padding_total - right
+        return y[:, left: y.shape[1] - right]
+
+
+class EncodecLSTM(nn.Module):
+    """A stacked LSTM (torch's gate order i, f, g, o) with a residual connection."""
+
+    def __init__(self, config: EncodecConfig, dims: int):
+        super().__init__()
+        self.lstm = LSTMWeights(dims, config.num_lstm_layers)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        h_in = x
+        for layer in range(self.lstm.num_layers):
+            h_in = self.lstm.run_layer(layer, h_in)
+        return h_in + x
+
+
+class LSTMWeights(nn.Module):
+    def __init__(self, dims: int, num_layers: int):
+        super().__init__()
+        self.num_layers = num_layers
+        for i in range(num_layers):
+            setattr(self, f"weight_ih_l{i}", mx.zeros((4 * dims, dims)))
+            setattr(self, f"weight_hh_l{i}", mx.zeros((4 * dims, dims)))
+            setattr(self, f"bias_ih_l{i}", mx.zeros((4 * dims,)))
+            setattr(self, f"bias_hh_l{i}", mx.zeros((4 * dims,)))
+
+    def run_layer(self, i: int, x: mx.array) -> mx.array:
+        """``x [B, T, D]`` -> hidden states ``[B, T, D]`` of layer ``i``."""
+        w_hh = getattr(self, f"weight_hh_l{i}").T
+        gates_x = x @ getattr(self, f"weight_ih_l{i}").T + getattr(self, f"bias_ih_l{i}") + getattr(self, f"bias_hh_l{i}")
+        B, T, _ = x.shape
+        D = w_hh.shape[0]
+        h = mx.zeros((B, D), x.dtype)
+        c = mx.zeros((B, D), x.dtype)
+        outputs = []
+        for t in range(T):
+            gates = gates_x[:, t] + h @ w_hh
+            i_g, f_g, g_g, o_g = mx.split(gates, 4, axis=-1)
+            c = mx.sigmoid(f_g) * c + mx.sigmoid(i_g) * mx.tanh(g_g)
+            h = mx.sigmoid(o_g) * mx.tanh(c)
+            outputs.append(h)
+        return mx.stack(outputs, axis=1)
+
+
+class ELU(nn.Module):
+    def __call__(self, x: mx.array) -> mx.array:
+        return mx.where(x > 0, x, mx.exp(mx.minimum(x, 0.0)) - 1.0)
+
+
+class EncodecResnetBlock(nn.Module):
+    def __init__(self, config: EncodecConfig, dim: int, dilations: tuple[int, int]):
+        super().__init__()
+        hidden = dim // config.compress
+        kernels = (config.residual_kernel_size, 1)
+        self.block = [
+            ELU(), EncodecConv1d(config, dim, hidden, kernels[0], dilation=dilations[0]),
+            ELU(), EncodecConv1d(config, hidden, dim, kernels[1], dilation=dilations[1]),
+        ]
+        if config.use_conv_shortcut:
+            self.shortcut = EncodecConv1d(config, dim, dim, kernel_size=1)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        y = x
+        for layer in self.block:
+            y = layer(y)
+        return (self.shortcut(x) if "shortcut" in self else x) + y
+
+
+class EncodecEncoder(nn.Module):
+    def __init__(self, config: EncodecConfig):
+        super().__init__()
+        layers = [EncodecConv1d(config, config.audio_channels, config.num_filters, config.kernel_size)]
+        scaling = 1
+        for ratio in reversed(config.upsampling_ratios):
+            scale = scaling * config.num_filters
+            for j in range(config.num_residual_layers):
+                layers.append(EncodecResnetBlock(config, scale, (config.dilation_growth_rate ** j, 1)))
+            layers += [ELU(), EncodecConv1d(config, scale, scale * 2, kernel_size=ratio * 2, stride=ratio)]
+            scaling *= 2
+        layers += [EncodecLSTM(config, scaling * config.num_filters), ELU(),
+                   EncodecConv1d(config, scaling * config.num_filters, config.hidden_size, config.last_kernel_size)]
+        self.layers = layers
+
+    def __call__(self, x: mx.array) -> mx.array:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class EncodecDecoder(nn.Module):
+    def __init__(self, config: EncodecConfig):
+        super().__init__()
+        scaling = 2 ** len(config.upsampling_ratios)
+        layers = [EncodecConv1d(config, config.hidden_size, scaling * config.num_filters, config.kernel_size),
+                  EncodecLSTM(config, scaling * config.num_filters)]
+        for ratio in config.upsampling_ratios:
+            scale = scaling * config.num_filters
+            layers += [ELU(), EncodecConvTranspose1d(config, scale, scale // 2, kernel_size=ratio * 2, stride=ratio)]
+            for j in range(config.num_residual_layers):
+                layers.append(EncodecResnetBlock(config, scale // 2, (config.dilation_growth_rate ** j, 1)))
+            scaling //= 2
+        layers += [ELU(), EncodecConv1d(config, config.num_filters, config.audio_channels, config.last_kernel_size)]
+        self.layers = layers
+
+    def __call__(self, x: mx.array) -> mx.array:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class EncodecEuclideanCodebook(nn.Module):
+    def __init__(self, config: EncodecConfig):
+        super().__init__()
+        self.embed = mx.zeros((config.codebook_size, config.codebook_dimension))
+
+
+class EncodecVectorQuantization(nn.Module):
+    def __init__(self, config: EncodecConfig):
+        super().__init__()
+        self.codebook = EncodecEuclideanCodebook(config)
+
+    def encode(self, x: mx.array) -> mx.array:
+        """``x [B, T, D]`` -> nearest codebook entry per frame ``[B, T]``."""
+        embed = self.codebook.embed
+        dist = -((x * x).sum(-1, keepdims=True) - 2 * (x @ embed.T) + (embed * embed).sum(-1)[None, None])
+        return mx.argmax(dist, axis=-1)
+
+    def decode(self, codes: mx.array) -> mx.array:
+        return self.codebook.embed[codes]
+
+
+class EncodecResidualVectorQuantizer(nn.Module):
+    def __init__(self, config: EncodecConfig):
+        super().__init__()
+        self.layers = [EncodecVectorQuantization(config) for _ in range(config.num_quantizers)]
+
+    def encode(self, x: mx.array, num_quantizers: int) -> mx.array:
+        """``x [B, T, D]`` -> codes ``[B, Q, T]``."""
+        residual = x
+        codes = []
+        for layer in self.layers[:num_quantizers]:
+            indices = layer.encode(residual)
+            residual = residual - layer.decode(indices)
+            codes.append(indices)
+        return mx.stack(codes, axis=1)
+
+    def decode(self, codes: mx.array) -> mx.array:
+        """codes ``[B, Q, T]`` -> embeddings ``[B, T, D]``."""
+        out = self.layers[0].decode(codes[:, 0])
+        for q in range(1, codes.shape[1]):
+            out = out + self.layers[q].decode(codes[:, q])
+        return out
+
+
+class EncodecModel(nn.Module):
+    def __init__(self, config: EncodecConfig):
+        super().__init__()
+        self.config = config
+        self.encoder = EncodecEncoder(config)
+        self.decoder = EncodecDecoder(config)
+        self.quantizer = EncodecResidualVectorQuantizer(config)
+
+    def encode(self, audio: mx.array, num_quantizers: int | None = None) -> mx.array:
+        """``audio [B, N, C]`` -> codes ``[B, Q, T]`` (Q from the first target bandwidth unless given)."""
+        if num_quantizers is None:
+            num_quantizers = self.config.quantizers_for_bandwidth()
+        return self.quantizer.encode(self.encoder(audio), num_quantizers)
+
+    def decode(self, codes: mx.array) -> mx.array:
+        """codes ``[B, K, T]`` -> audio ``[B, T * hop, C]``."""
+        return self.decoder(self.quantizer.decode(codes))
+
+    def sanitize(self, weights: dict[str, mx.array]) -> dict[str, mx.array]:
+        """Fold weight norm, move kernels to MLX's layout, drop training buffers."""
+        out: dict[str, mx.array] = {}
+        norm_pairs: dict[str, dict[str, mx.array]] = {}
+        for key, value in weights.items():
+            if key.endswith(("cluster_size", "embed_avg", "codebook.inited")):
+                continue
+            for g_name, v_name in ((".parametrizations.weight.original0", ".parametrizations.weight.original1"),
+                                   (".weight_g", ".weight_v")):
+                if key.endswith(g_name):
+                    norm_pairs.setdefault(key[: -len(g_name)], {})["g"] = value
+                    break
+                if key.endswith(v_name):
+                    norm_pairs.setdefault(key[: -len(v_name)], {})["v"] = value
+                    break
+            else:
+                out[key] = value
+        for prefix, pair in norm_pairs.items():
+            if set(pair) != {"g", "v"}:
+                raise ValueError(f"{prefix} has half of a weight-normalised kernel")
+            v = pair["v"].astype(mx.float32)
+            norm = mx.sqrt((v * v).sum(axis=tuple(range(1, v.ndim)), keepdims=True))
+            out[prefix + ".weight"] = pair["g"].astype(mx.float32) * v / norm
+        transposed = {f"{name}.conv.weight" for name, module in self.named_modules()
+                      if isinstance(module, EncodecConvTranspose1d)}
+        for key in list(out):
+            if key.endswith("conv.weight") and out[key].ndim == 3:
+                # Conv1d [out, in, k] -> [out, k, in]; ConvTranspose1d [in, out, k] -> [out, k, in]
+                out[key] = out[key].transpose(1, 2, 0) if key in transposed else out[key].transpose(0, 2, 1)
+        return out

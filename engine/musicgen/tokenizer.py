@@ -1,0 +1,63 @@
+"""The checkpoint's own T5 tokenizer, read from its ``tokenizer.json`` (or ``spiece.model``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import ModelError
+
+
+class TextTokenizer:
+    """Prompts -> ``input_ids [B, L]`` and ``attention_mask [B, L]``, padded to the longest prompt."""
+
+    def __init__(self, folder: Path):
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        settings = {}
+        if (folder / "tokenizer_config.json").is_file():
+            try:
+                settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                settings = {}
+        path = folder / "tokenizer.json"
+        if path.is_file():
+            try:
+                self._tokenizer = Tokenizer.from_file(str(path))
+            except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
+                raise ModelError(f"{path} cannot be read ({exc}): the tokenizer file is damaged") from exc
+        elif (folder / "spiece.model").is_file():
+            self._tokenizer = self._from_sentencepiece(folder / "spiece.model")
+        else:
+            raise ModelError(f"{folder} has no tokenizer.json or spiece.model: copy the checkpoint's tokenizer files there")
+        pad = settings.get("pad_token", "<pad>")
+        pad = pad.get("content", "<pad>") if isinstance(pad, dict) else pad
+        pad_id = self._tokenizer.token_to_id(pad)
+        self.pad_id = 0 if pad_id is None else pad_id
+        self._tokenizer.no_truncation()
+        self._tokenizer.enable_padding(pad_id=self.pad_id, pad_token=pad)
+
+    @staticmethod
+    def _from_sentencepiece(path: Path):
+        try:
+            from tokenizers import SentencePieceUnigramTokenizer
+
+            tok = SentencePieceUnigramTokenizer.from_spm(str(path))
+        except Exception as exc:
+            raise ModelError(
+                f"{path} could not be converted without sentencepiece ({exc}): add the checkpoint's tokenizer.json"
+            ) from exc
+        from tokenizers import processors
+
+        eos = tok.token_to_id("</s>")
+        tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", eos)])
+        return tok
+
+    def __call__(self, prompts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        encodings = self._tokenizer.encode_batch(list(prompts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int32)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int32)
+        return ids, mask

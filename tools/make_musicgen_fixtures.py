@@ -1,0 +1,264 @@
+"""Build tiny random MusicGen checkpoints with transformers and store their reference outputs.
+
+Run in the parity venv (torch + transformers, never the app's venv): ``make parity``. Each
+fixture folder is a Hugging Face checkpoint (config.json, model.safetensors, tokenizer files,
+generation_config.json) plus ``reference/*.npy``: the outputs of transformers' own models for
+fixed inputs. The app's test-suite compares the MLX port against them without torch.
+
+    python tools/make_musicgen_fixtures.py --out tests/fixtures --seed 0
+    python tools/make_musicgen_fixtures.py --out /tmp/fresh --seed 7 --decoder-hidden 40 \
+        --decoder-layers 3 --heads 2 --codebooks 4 --codebook-size 32 --text-hidden 24
+
+Every dimension is an option so that parity can be re-checked against checkpoints the port
+has never seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers, decoders
+from transformers import (
+    EncodecConfig,
+    MusicgenConfig,
+    MusicgenDecoderConfig,
+    MusicgenForConditionalGeneration,
+    MusicgenMelodyConfig,
+    MusicgenMelodyDecoderConfig,
+    MusicgenMelodyForConditionalGeneration,
+    T5Config,
+    T5TokenizerFast,
+)
+
+PROMPTS = ["lofi hip hop beat", "a calm piano melody with soft strings and rain"]
+CORPUS = [
+    "lofi hip hop beat with dusty drums", "a calm piano melody with soft strings and rain",
+    "energetic rock song with loud guitars", "ambient pad in d minor", "funky bass line at 100 bpm",
+    "jazz trio with brushes and upright bass", "epic orchestral music", "house track with a deep kick",
+]
+SAMPLE_RATE = 32000
+
+
+def build_tokenizer(vocab_size: int) -> T5TokenizerFast:
+    """A T5-style Unigram tokenizer trained on a few sentences (pad=0, </s>=1, <unk>=2)."""
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"
+    )
+    tok.train_from_iterator(CORPUS, trainer=trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
+    )
+    return T5TokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                           extra_ids=0)
+
+
+def encodec_config(args) -> EncodecConfig:
+    ratios = [int(r) for r in args.ratios.split(",")]
+    frame_rate = math.ceil(SAMPLE_RATE / int(np.prod(ratios)))
+    bandwidth = args.codebooks * frame_rate * math.ceil(math.log2(args.codebook_size)) / 1000
+    return EncodecConfig(
+        sampling_rate=SAMPLE_RATE, audio_channels=1, normalize=False, chunk_length_s=None, overlap=None,
+        num_filters=args.encodec_filters, hidden_size=args.encodec_hidden, upsampling_ratios=ratios,
+        codebook_size=args.codebook_size, target_bandwidths=[bandwidth], use_causal_conv=False,
+        use_conv_shortcut=False, num_lstm_layers=2, compress=2, pad_mode="reflect", norm_type="weight_norm",
+        num_residual_layers=1,
+    )
+
+
+def t5_config(args, vocab_size: int) -> T5Config:
+    return T5Config(
+        vocab_size=vocab_size, d_model=args.text_hidden, d_kv=args.text_hidden // args.heads, d_ff=2 * args.text_hidden,
+        num_layers=args.text_layers, num_heads=args.heads, feed_forward_proj=args.text_ff,
+        relative_attention_num_buckets=16, relative_attention_max_distance=32,
+    )
+
+
+def decoder_kwargs(args) -> dict:
+    return dict(
+        vocab_size=args.codebook_size, hidden_size=args.decoder_hidden, num_hidden_layers=args.decoder_layers,
+        ffn_dim=2 * args.decoder_hidden, num_attention_heads=args.heads, num_codebooks=args.codebooks,
+        max_position_embeddings=512, pad_token_id=args.codebook_size, bos_token_id=args.codebook_size,
+        activation_function="gelu", scale_embedding=args.scale_embedding, initializer_factor=args.init_scale,
+    )
+
+
+def randomise_codebooks(model, seed: int) -> None:
+    """A fresh EnCodec has all-zero codebooks (every code decodes alike): give them random entries."""
+    gen = torch.Generator().manual_seed(seed + 1000)
+    with torch.no_grad():
+        for layer in model.audio_encoder.quantizer.layers:
+            embed = layer.codebook.embed
+            embed.copy_(torch.randn(embed.shape, generator=gen))
+            layer.codebook.embed_avg.copy_(embed)
+
+
+def test_audio(seconds: float, seed: int) -> np.ndarray:
+    """A little tune (a new note every 0.25 s) over a soft chord, plus noise: mono float32 at 32 kHz."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    notes = 440.0 * 2.0 ** (rng.integers(-12, 12, size=int(seconds * 4) + 1) / 12)
+    tune = 0.4 * np.sin(2 * np.pi * np.cumsum(notes[(t * 4).astype(int)]) / SAMPLE_RATE)
+    chord = sum(0.05 * np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6))
+    return (tune + chord + 0.01 * rng.standard_normal(t.shape)).astype(np.float32)
+
+
+def reference_chroma(audio: np.ndarray, n_fft: int, hop: int, num_chroma: int) -> np.ndarray:
+    """MusicgenMelodyFeatureExtractor's chroma; rebuilt with torch.stft when torchaudio is absent."""
+    try:
+        from transformers import MusicgenMelodyFeatureExtractor
+
+        extractor = MusicgenMelodyFeatureExtractor(n_fft=n_fft, hop_length=hop, num_chroma=num_chroma)
+        return extractor(audio, sampling_rate=SAMPLE_RATE, return_tensors="np")["input_features"]
+    except ImportError:
+        from transformers.audio_utils import chroma_filter_bank
+
+        wav = torch.from_numpy(audio)[None]
+        if wav.shape[-1] < n_fft:
+            pad = n_fft - wav.shape[-1]
+            wav = torch.nn.functional.pad(wav, (pad // 2, pad // 2 + pad % 2))
+        window = torch.hann_window(n_fft)
+        # torchaudio.transforms.Spectrogram(normalized=True, power=2): |STFT|^2 / sum(window^2)
+        stft = torch.stft(wav, n_fft, hop_length=hop, win_length=n_fft, window=window, center=True,
+                          pad_mode="reflect", return_complex=True)
+        spec = stft.abs().pow(2) / window.pow(2).sum()
+        filters = torch.from_numpy(chroma_filter_bank(sampling_rate=SAMPLE_RATE, num_frequency_bins=n_fft,
+                                                      tuning=0, num_chroma=num_chroma)).float()
+        raw = torch.einsum("cf,...ft->...ct", filters, spec)
+        norm = torch.nn.functional.normalize(raw, p=float("inf"), dim=-2, eps=1e-6).transpose(1, 2)
+        idx = norm.argmax(-1, keepdim=True)
+        one_hot = torch.zeros_like(norm).scatter_(-1, idx, 1.0)
+        return one_hot.numpy()
+
+
+class CodeCatcher:
+    """Wraps audio_encoder.decode to keep the codes transformers' generate() decodes."""
+
+    def __init__(self, model):
+        self.codes = None
+        self._decode = model.audio_encoder.decode
+        model.audio_encoder.decode = self
+
+    def __call__(self, audio_codes, *a, **kw):
+        self.codes = audio_codes[0].numpy().copy()
+        return self._decode(audio_codes, *a, **kw)
+
+
+def save(ref: Path, **arrays) -> None:
+    for name, value in arrays.items():
+        np.save(ref / f"{name}.npy", np.asarray(value))
+
+
+def make_fixture(args, melody: bool) -> Path:
+    torch.manual_seed(args.seed + (1 if melody else 0))
+    name = f"musicgen-{'melody-' if melody else ''}tiny"
+    folder = Path(args.out) / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    tokenizer = build_tokenizer(args.text_vocab)
+    text = t5_config(args, vocab_size=len(tokenizer) + 5)
+    audio = encodec_config(args)
+    if melody:
+        decoder = MusicgenMelodyDecoderConfig(**decoder_kwargs(args))
+        config = MusicgenMelodyConfig(text_encoder=text.to_dict(), audio_encoder=audio.to_dict(),
+                                      decoder=decoder.to_dict(), num_chroma=12, chroma_length=args.chroma_length)
+        model = MusicgenMelodyForConditionalGeneration(config).eval()
+    else:
+        decoder = MusicgenDecoderConfig(**decoder_kwargs(args))
+        config = MusicgenConfig(text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict())
+        model = MusicgenForConditionalGeneration(config).eval()
+    randomise_codebooks(model, args.seed)
+    model.generation_config.decoder_start_token_id = args.codebook_size
+    model.generation_config.pad_token_id = args.codebook_size
+    model.generation_config.bos_token_id = args.codebook_size
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    if melody:
+        (folder / "preprocessor_config.json").write_text(json.dumps({
+            "feature_extractor_type": "MusicgenMelodyFeatureExtractor", "feature_size": 12,
+            "sampling_rate": SAMPLE_RATE, "hop_length": args.chroma_hop, "n_fft": args.chroma_fft,
+            "num_chroma": 12, "chunk_length": 30, "padding_value": 0.0,
+        }, indent=2))
+
+    ref = folder / "reference"
+    ref.mkdir()
+    enc = tokenizer(PROMPTS, padding=True, return_tensors="pt")
+    K = args.codebooks
+    gen = torch.Generator().manual_seed(args.seed + 1)
+    dec_in = torch.randint(0, args.codebook_size, (len(PROMPTS) * K, 7), generator=gen)
+    dec_in[:, 0] = args.codebook_size
+    wav = test_audio(2.0, args.seed)
+    chroma = reference_chroma(wav, args.chroma_fft, args.chroma_hop, 12)
+    extra = {"input_features": torch.from_numpy(np.repeat(chroma, len(PROMPTS), axis=0))} if melody else {}
+    with torch.no_grad():
+        hidden = model.text_encoder(input_ids=enc.input_ids, attention_mask=enc.attention_mask).last_hidden_state
+        logits = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask, decoder_input_ids=dec_in,
+                       **extra).logits
+        logits = logits[:, -dec_in.shape[1]:]
+        codes = model.audio_encoder.encode(torch.from_numpy(wav)[None, None]).audio_codes[0]
+        decoded = model.audio_encoder.decode(codes[None], [None]).audio_values
+        save(ref, input_ids=enc.input_ids, attention_mask=enc.attention_mask, t5_hidden=hidden,
+             decoder_input_ids=dec_in, logits=logits, encodec_input=wav, encodec_codes=codes,
+             encodec_audio=decoded, chroma=chroma)
+
+        catcher = CodeCatcher(model)
+        steps = args.steps
+        for label, cfg in (("greedy_cfg", args.cfg), ("greedy_nocfg", None)):
+            out = model.generate(**enc, **extra, do_sample=False, guidance_scale=cfg, max_new_tokens=steps)
+            save(ref, **{f"{label}_codes": catcher.codes, f"{label}_audio": out})
+        if not melody:
+            prompt_audio = wav[: int(0.2 * SAMPLE_RATE)]
+            one = tokenizer(PROMPTS[:1], return_tensors="pt")
+            out = model.generate(**one, input_values=torch.from_numpy(prompt_audio)[None, None], do_sample=False,
+                                 guidance_scale=args.cfg, max_new_tokens=steps)
+            save(ref, continuation_prompt=prompt_audio, continuation_codes=catcher.codes, continuation_audio=out)
+    (ref / "settings.json").write_text(json.dumps({
+        "prompts": PROMPTS, "steps": steps, "cfg": args.cfg, "seed": args.seed,
+        "melody": melody, "continuation_prompts": PROMPTS[:1],
+    }, indent=2))
+    print(f"wrote {folder} ({sum(p.stat().st_size for p in folder.rglob('*') if p.is_file()) / 1e6:.2f} MB)")
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="tests/fixtures")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--text-hidden", type=int, default=32)
+    parser.add_argument("--text-layers", type=int, default=2)
+    parser.add_argument("--text-vocab", type=int, default=80)
+    parser.add_argument("--text-ff", default="relu", help="relu or gated-gelu")
+    parser.add_argument("--decoder-hidden", type=int, default=48)
+    parser.add_argument("--decoder-layers", type=int, default=2)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--codebooks", type=int, default=4)
+    parser.add_argument("--codebook-size", type=int, default=64)
+    parser.add_argument("--scale-embedding", action="store_true")
+    parser.add_argument("--init-scale", type=float, default=0.2, help="decoder init std: large enough that prompts matter")
+    parser.add_argument("--encodec-filters", type=int, default=4)
+    parser.add_argument("--encodec-hidden", type=int, default=16)
+    parser.add_argument("--ratios", default="8,5,4,4")
+    parser.add_argument("--chroma-length", type=int, default=20)
+    parser.add_argument("--chroma-fft", type=int, default=16384)
+    parser.add_argument("--chroma-hop", type=int, default=4096)
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--cfg", type=float, default=3.0)
+    parser.add_argument("--only", choices=["musicgen", "melody"], default=None)
+    args = parser.parse_args()
+    if args.only != "melody":
+        make_fixture(args, melody=False)
+    if args.only != "musicgen":
+        make_fixture(args, melody=True)
+
+
+if __name__ == "__main__":
+    main()
