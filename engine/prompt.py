@@ -10,6 +10,7 @@ raises ``PromptError`` with one sentence saying what to write instead.
 from __future__ import annotations
 
 import math
+import numbers
 
 from engine.context import MAX_BARS, ROLES, MusicalContext
 from engine.errors import PromptError
@@ -37,6 +38,10 @@ _SPELLING_MAJOR = {1: "Db", 3: "Eb", 6: "F#", 8: "Ab", 10: "Bb"}
 _SPELLING_MINOR = {1: "C#", 3: "Eb", 6: "F#", 8: "G#", 10: "Bb"}
 _NATURALS = {0: "C", 2: "D", 4: "E", 5: "F", 7: "G", 9: "A", 11: "B"}
 
+# Other spellings of a genre's own name: not worth a tag ("deep house" and "jungle" are).
+_GENRE_SPELLINGS = {"dnb", "d&b", "d'n'b", "drum'n'bass", "drumnbass", "drum n bass", "drum & bass",
+                    "drum 'n' bass", "rnb", "r'n'b", "ukg", "rap"}
+
 
 def analyze_prompt(text: str, *, bars: int | None = None,
                    seconds: float | None = None) -> MusicalContext:
@@ -63,9 +68,9 @@ def analyze_prompt(text: str, *, bars: int | None = None,
 
     beats_per_bar = meter[0] * 4.0 / meter[1]
     if bars is not None:
-        length = bars
+        length = int(bars)
     elif seconds is not None:
-        length = _bars_for_seconds(seconds, tempo, beats_per_bar)
+        length = _bars_for_seconds(float(seconds), tempo, beats_per_bar)
     else:
         text_bars = read_bars(low)
         text_seconds = read_seconds(low) if text_bars is None else None
@@ -127,10 +132,10 @@ def key_label(tonic: int, mode: str) -> str:
 def _check_length_arguments(bars: int | None, seconds: float | None) -> None:
     if bars is not None and seconds is not None:
         raise PromptError("give the length as bars or as seconds, not both")
-    if bars is not None and (isinstance(bars, bool) or not isinstance(bars, int)
+    if bars is not None and (isinstance(bars, bool) or not isinstance(bars, numbers.Integral)
                              or not 1 <= bars <= MAX_BARS):
         raise PromptError(f"bars must be a whole number between 1 and {MAX_BARS}, not {bars!r}")
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, numbers.Real)
                                 or not math.isfinite(seconds) or seconds <= 0):
         raise PromptError(f"seconds must be a positive number, not {seconds!r}")
 
@@ -178,9 +183,13 @@ def _tags(low: str, named_genres: list[tuple[GenreProfile, str]]) -> tuple[str, 
     """Sub-genres as written ("deep house"), further genres, decades and feel words."""
     tags: list[str] = []
     for i, (genre, words) in enumerate(named_genres):
-        if words != genre.name:
+        if _plain(words) != _plain(genre.name) and words not in _GENRE_SPELLINGS:
             tags.append(words)
         if i > 0:
             tags.append(genre.name)
     tags += read_decades(low) + read_feel_tags(low)
     return tuple(dict.fromkeys(tags))
+
+
+def _plain(words: str) -> str:
+    return "".join(ch for ch in words if ch.isalnum())

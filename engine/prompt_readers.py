@@ -52,7 +52,7 @@ _LETTER_M = re.compile(r"\b([A-G](?:#|♯|b|♭)?|[a-g](?:#|♯))m(?:7|9|in7)?(?
 _KEY_OF = re.compile(rf"\bkey(?:\s+of|\s*[:=])?\s+([A-Za-z]{_ACCIDENTAL}?)(?![\w#♯♭])"
                      rf"(?:[\s-]*({_MODE_ALT})\b)?", re.IGNORECASE)
 _IN_NOTE = re.compile(
-    rf"\b[Ii]n\s+([A-G]{_ACCIDENTAL}?|[a-g](?:#|♯|b|♭)|[b-g])(?![\w#♯♭'])")  # not "in a"
+    rf"\b[Ii]n\s+([A-G]{_ACCIDENTAL}?|[a-g](?:#|♯|b|♭)|[b-g])(?![\w#♯♭'-])")  # not "in a"
 _BARE_MODE = re.compile(r"\b(minor|major|aeolian|ionian|dorian|phrygian|lydian|mixolydian)\b",
                         re.IGNORECASE)
 

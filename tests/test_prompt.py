@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import NamedTuple
 
+import numpy as np
 import pytest
 
 from engine.context import ROLES, MusicalContext
@@ -203,6 +204,7 @@ def test_bad_length_arguments(kwargs: dict) -> None:
     "a rolling bassline", "I am here for a dark groove", "in a dark club", "admin mode",
     "ebm with a big kick", "harmonic minimalism", "a minimal techno loop", "wait a min",
     "I major in sound design", "a maj chord feel", "keys in the back", "key change at bar 9",
+    "played in e-piano style", "In a club",
 ])
 def test_ordinary_words_are_not_keys(text: str) -> None:
     assert read_key(text).tonic is None
@@ -219,7 +221,8 @@ def test_a_minor_key_is_a_mode_not_a_tonic() -> None:
     ("Bbm trap", "Bb minor"), ("F#m", "F# minor"), ("C# min", "C# minor"),
     ("Bb major", "Bb major"), ("in F#", None), ("E dorian", "E dorian"), ("Gmaj", "G major"),
     ("key: Eb", None), ("e minor", "E minor"), ("in E flat major", "Eb major"),
-    ("D mixolydian jam", "D mixolydian"), ("A lydian", "A lydian"),
+    ("D mixolydian jam", "D mixolydian"), ("A lydian", "A lydian"), ("B♭ minor", "Bb minor"),
+    ("house in E-flat, minor", "Eb minor"), ("C# Minor", "C# minor"),
 ])
 def test_key_spellings(text: str, tonic_mode: str | None) -> None:
     ctx = analyze_prompt(text)
@@ -285,6 +288,8 @@ def test_more_specific_genre_wins_and_the_rest_become_tags() -> None:
     assert ctx.genre == "lofi"
     assert "jazz" in ctx.tags and "lofi hip hop" in ctx.tags
     assert analyze_prompt("deep house").tags == ("deep house",)
+    assert analyze_prompt("jungle").tags == ("jungle",)
+    assert analyze_prompt("dnb").tags == analyze_prompt("lo-fi").tags == ()
 
 
 @pytest.mark.parametrize("text, mode", [
@@ -366,6 +371,7 @@ def test_explicit_length_arguments_override_the_text() -> None:
     assert analyze_prompt("ambient 60 bpm in 3/4", seconds=10).bars == 3
     assert analyze_prompt("drone 60 bpm", seconds=0.5).bars == 1  # at least one bar
     assert analyze_prompt("techno").bars == 8
+    assert analyze_prompt("techno", bars=np.int64(4)).bars == 4  # numpy integers are fine
 
 
 def test_bars_in_the_text_win_over_seconds_in_the_text() -> None:
