@@ -200,7 +200,8 @@ def plan_drums(context: MusicalContext, family: str, rng: np.random.Generator, p
     steps = steps_per_bar(context.beats_per_bar)
     beat_steps = 6 if meter_kind(context) == "6/8" else 4
     fill_every = 4 if rng.random() < 0.25 + 0.5 * context.energy else 8
-    fill_steps = min(steps, beat_steps * (2 if context.energy >= 0.6 and steps >= 2 * beat_steps else 1))
+    # One beat of fill, two when driving; the bar's downbeat always stays.
+    fill_steps = max(0, min(steps - beat_steps, beat_steps * (2 if context.energy >= 0.6 else 1)))
     kinds = ("snare_roll", "tom_run", "kick_snare")
     fill_kind = kinds[int(rng.integers(len(kinds)))]
     variation = VARIATIONS[int(rng.integers(len(VARIATIONS)))]
@@ -219,11 +220,11 @@ def write_drums(context: MusicalContext, family: str, rng: np.random.Generator,
     notes: list[Note] = []
     for bar in range(context.bars):
         pattern = varied if bar % 2 == 1 else base
-        is_fill_bar = (bar + 1) % plan.fill_every == 0 and context.bars > 1
+        is_fill_bar = (bar + 1) % plan.fill_every == 0 and context.bars > 1 and plan.fill_steps > 0
         fill_from = steps - plan.fill_steps if is_fill_bar else steps
         for pitch, line in pattern.items():
             for step, ch in enumerate(line):
-                if ch == "." or step >= len(line):
+                if ch == ".":
                     continue
                 if step >= fill_from and not (pitch == KICK and family in _STEADY_KICK):
                     continue

@@ -103,9 +103,10 @@ def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | 
             index = int(np.clip(index + step, 0, len(ladder) - 1))
             chord = set(_chord_pcs(context, start)) & scale or scale
             last = i == len(rhythm) - 1
-            if last and k % 2 == 1:
+            strong = _is_strong(offset % context.beats_per_bar, context)
+            if last and k % 2 == 1 and (not strong or context.tonic in chord):
                 index = _nearest_index(ladder, index, {context.tonic})
-            elif last or _is_strong(offset % context.beats_per_bar, context):
+            elif last or strong:
                 index = _nearest_index(ladder, index, chord)
             dur = min(dur, context.total_beats - start)
             vel = 100 if _is_strong(offset % context.beats_per_bar, context) else 86
