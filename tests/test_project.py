@@ -317,6 +317,7 @@ MALFORMED = [
     ("sample_rate", _edit(["sample_rate"], 12345), "sample_rate 12345 is not supported"),
     ("tempo_text", _edit(["context", "tempo"], "fast"), "context.tempo should be a number"),
     ("meter_shape", _edit(["context", "meter"], [4]), "context.meter should be"),
+    ("duration_text", _edit(["context", "duration_seconds"], "1s"), "context.duration_seconds should be"),
     ("schema_text", _edit(["schema_version"], "1"), "schema_version should be a whole number"),
     ("duplicate_track_id", lambda d: d["tracks"][1].update(id=d["tracks"][0]["id"]), "is used by two tracks"),
 ]

@@ -191,6 +191,9 @@ def _check_context(context: dict) -> None:
         raise MalformedDocument(f"{where}bars should be a positive whole number, not {_show(context['bars'])}")
     if "tonic" in context and not (_is_int(context["tonic"]) and 0 <= context["tonic"] <= 11):
         raise MalformedDocument(f"{where}tonic should be a pitch class 0-11, not {_show(context['tonic'])}")
+    fixed = context.get("duration_seconds")
+    if fixed is not None and not (_is_number(fixed) and 0 <= fixed <= 3600):
+        raise MalformedDocument(f"{where}duration_seconds should be a number of seconds, not {_show(fixed)}")
     if "mode" in context and not isinstance(context["mode"], str):
         raise MalformedDocument(f"{where}mode should be text, not {_show(context['mode'])}")
 
