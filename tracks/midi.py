@@ -103,7 +103,7 @@ def _conductor(session: Session) -> mido.MidiTrack:
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(session.tempo), time=0))
     track.append(mido.MetaMessage("time_signature", numerator=num, denominator=den, time=0))
     track.append(mido.MetaMessage("key_signature", key=key_signature(session.tonic, session.mode), time=0))
-    track.append(mido.MetaMessage("end_of_track", time=_ticks(session.bars * session.beats_per_bar)))
+    track.append(mido.MetaMessage("end_of_track", time=_ticks(session.duration * session.tempo / 60.0)))
     return track
 
 
@@ -134,7 +134,7 @@ def build_midi(session: Session) -> mido.MidiFile:
     if not parts:
         raise ExportError("no track has notes to export: MIDI needs a composer take")
     hints = _instrument_hints(session.context)
-    end_tick = _ticks(session.bars * session.beats_per_bar)
+    end_tick = _ticks(session.duration * session.tempo / 60.0)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(_conductor(session))
     melodic = 0
