@@ -81,7 +81,9 @@ _LENGTH_NOUNS = ("long", "loop", "of", "clip", "intro", "outro", "piece", "track
 
 
 @dataclass(frozen=True)
-class _Key:
+class KeyReading:
+    """What the text says about the key; None where it says nothing."""
+
     tonic: int | None
     mode: str | None
 
@@ -131,7 +133,7 @@ def _unknown_note(token: str) -> PromptError:
                        f"{', '.join(NOTE_NAMES)} (German H is B)")
 
 
-def read_key(text: str) -> _Key:
+def read_key(text: str) -> KeyReading:
     """Tonic and mode from key phrases; ordinary words ("a rolling bassline") are left alone."""
     m = _KEY_OF.search(text)
     if m:
@@ -140,25 +142,25 @@ def read_key(text: str) -> _Key:
         except ValueError:
             raise _unknown_note(m.group(1)) from None
         mode = _MODE_WORDS[m.group(2).lower()] if m.group(2) else None
-        return _Key(tonic, mode)
+        return KeyReading(tonic, mode)
     for m in _LETTER_MODE.finditer(text):
         token, word = m.group(1), m.group(2).lower()
         mode = _MODE_WORDS[word]
         if token.lower() == "a" and text[m.end():m.end() + 4].lower() == " key":
-            return _Key(None, mode)  # "a minor key": some minor key, not A minor
+            return KeyReading(None, mode)  # "a minor key": some minor key, not A minor
         if token.lower() == "i" or (token == "a" and word in ("min", "maj")):
             continue  # "I major in ...", "a min" are English, not keys
         try:
-            return _Key(_note(token), mode)
+            return KeyReading(_note(token), mode)
         except ValueError:
             raise _unknown_note(token) from None
     m = _LETTER_M.search(text)
     if m:
-        return _Key(_note(m.group(1)), "minor")
+        return KeyReading(_note(m.group(1)), "minor")
     m = _IN_NOTE.search(text)
     if m:
-        return _Key(_note(m.group(1)), None)
-    return _Key(None, None)
+        return KeyReading(_note(m.group(1)), None)
+    return KeyReading(None, None)
 
 
 def read_bare_mode(text: str) -> str | None:
