@@ -126,7 +126,8 @@ class MoodProfile:
 
 MOODS: tuple[MoodProfile, ...] = (
     MoodProfile("dark", (r"dark", r"darker", r"moody", r"brooding", r"gloomy"), -1, -0.05),
-    MoodProfile("happy", (r"happy", r"joyful", r"joyous", r"cheerful", r"feel[- ]good", r"fun"),
+    MoodProfile("happy", (r"happy", r"joyful", r"joyous", r"cheerful", r"feel[- ]good", r"fun",
+                          r"upbeat"),
                 1, 0.1),
     MoodProfile("sad", (r"sad", r"sorrowful", r"heartbroken", r"tearful", r"mournful",
                         r"somber", r"sombre"), -1, -0.15),

@@ -66,7 +66,7 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     (r"flutes?", "flute", "melody"),
     (r"sax(?:ophones?)?", "sax", "melody"),
     (r"trumpets?", "trumpet", "melody"),
-    (r"violins?", "violin", "melody"),
+    (r"violins?|fiddles?", "violin", "melody"),
     (r"bells?", "bell", "melody"),
     (r"marimbas?|kalimbas?|xylophones?|glockenspiels?|vibraphones?", "mallet", "melody"),
     (r"whistles?", "whistle", "melody"),

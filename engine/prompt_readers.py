@@ -33,7 +33,7 @@ _TEMPO_WORDS = (
     (r"very slow|super slow|really slow|glacial", 0.7, -0.2),
     (r"double[- ]?time", 2.0, 0.2),
     (r"half[- ]?time", 0.5, -0.1),
-    (r"up[- ]?tempo|upbeat", 1.1, 0.1),
+    (r"up[- ]?tempo", 1.1, 0.1),
     (r"fast|quick|rapid|speedy", 1.15, 0.15),
     (r"slow|slowed", 0.85, -0.15),
 )

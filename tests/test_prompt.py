@@ -1,4 +1,5 @@
-"""Prompt analysis: free text -> MusicalContext (tempo, key, meter, length, genre, parts, chords)."""
+"""Prompt analysis: free text -> MusicalContext (tempo, key, meter, length, genre, parts,
+chords)."""
 
 from __future__ import annotations
 
@@ -252,6 +253,7 @@ def test_decades_become_tags() -> None:
 @pytest.mark.parametrize("text, expected", [
     ("techno", 130), ("fast techno", 150), ("slow techno", 110), ("very fast techno", 162),
     ("uptempo house", 136), ("half-time dnb", 87), ("techno at 140 BPM, slow", 140),
+    ("upbeat house", 124),  # upbeat is a mood, not a tempo
 ])
 def test_tempo_words_scale_the_genre_tempo(text: str, expected: float) -> None:
     assert analyze_prompt(text).tempo == expected
@@ -296,7 +298,7 @@ def test_more_specific_genre_wins_and_the_rest_become_tags() -> None:
     ("dark pop", "minor"), ("sad jazz", "minor"), ("happy techno", "major"),
     ("uplifting trance", "major"), ("pop", "major"), ("techno", "minor"),
     ("happy song in D minor", "minor"), ("sad song, major key", "major"),
-    ("not too dark, happy pop", "major"),
+    ("not too dark, happy pop", "major"), ("upbeat techno", "major"),
 ])
 def test_mode_from_mood_and_genre(text: str, mode: str) -> None:
     assert analyze_prompt(text).mode == mode
@@ -334,6 +336,7 @@ def _key(ctx: MusicalContext) -> tuple[int, str]:
     ("rhodes melody", "melody", "rhodes"), ("synth pads", "harmony", "synth pad"),
     ("guitar riff", "melody", "guitar"), ("lush analogue strings", "harmony", "lush analog strings"),
     ("flute", "melody", "flute"), ("808s", "bass", "808"),
+    ("a fiddle tune", "melody", "violin"),
 ])
 def test_instrument_hints(text: str, role: str, hint: str) -> None:
     assert analyze_prompt(text).instrument(role) == hint
