@@ -1,5 +1,4 @@
-"""Prompt analysis: free text -> MusicalContext (tempo, key, meter, length, genre, parts,
-chords)."""
+"""Prompt analysis: free text -> MusicalContext (tempo, key, meter, length, genre, chords)."""
 
 from __future__ import annotations
 
@@ -334,7 +333,8 @@ def _key(ctx: MusicalContext) -> tuple[int, str]:
     ("pluck lead", "melody", "pluck"), ("sub bass", "bass", "sub"),
     ("breakbeat", "drums", "breakbeat"), ("synth bass", "bass", "synth"),
     ("rhodes melody", "melody", "rhodes"), ("synth pads", "harmony", "synth pad"),
-    ("guitar riff", "melody", "guitar"), ("lush analogue strings", "harmony", "lush analog strings"),
+    ("guitar riff", "melody", "guitar"),
+    ("lush analogue strings", "harmony", "lush analog strings"),
     ("flute", "melody", "flute"), ("808s", "bass", "808"),
     ("a fiddle tune", "melody", "violin"),
 ])
