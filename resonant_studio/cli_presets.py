@@ -90,7 +90,7 @@ def resolve_from_args(args: argparse.Namespace, prompt: str, seed: int) -> Resol
         print(f"resonant: {line}", file=sys.stderr)
     text_context = read_context_file(args.context_file) if getattr(args, "context_file", None) else None
     explicit = {name: getattr(args, name, None) for name in (
-        "tempo", "key", "duration", "duration_mode", "loudness_lufs", "prepend", "append",
+        "engine", "tempo", "key", "duration", "duration_mode", "loudness_lufs", "prepend", "append",
         "top_k", "top_p", "temperature", "cfg_coef")}
     if getattr(args, "bars", None) is not None:
         explicit["bars"] = args.bars

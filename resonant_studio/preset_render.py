@@ -25,7 +25,7 @@ def new_session_from_config(config: ResolvedConfig, *, sample_rate: int = DEFAUL
     """A session with the configuration's context and length, one empty track per part."""
     # session_context() carries ``duration_seconds`` when a role fixes the length: the bars
     # cover it, and the session (so every export) is exactly that long.
-    label = config.user_prompt or config.prompt
+    label = config.user_prompt or "-".join(n for n in (config.style, config.role) if n) or config.prompt
     session = Session(config.session_context(), name=name or studio.slugify(label), sample_rate=sample_rate,
                       prompt=config.prompt)
     for role in config.context.roles:

@@ -30,11 +30,10 @@ from engine.text_context import TextContext
 from engine.theory import pitch_name
 from resonant_studio.errors import AppError
 from resonant_studio.model_catalog import missing_model_message, model_folder, model_present
-from resonant_studio.preset_schema import parse_key
+from resonant_studio.preset_schema import GENERATION_KEYS, parse_key
 from resonant_studio.presets import Preset, PresetLibrary
 
 DEFAULT_QUALITY = "sketch"
-GENERATION_KEYS = ("top_k", "top_p", "temperature", "cfg_coef")
 DEFAULTS: dict[str, Any] = {
     "engine": "composer",
     "model": None,
@@ -162,7 +161,7 @@ class ResolvedConfig:
 
     @property
     def model(self) -> str | None:
-        return self.values.get("model")
+        return self.values.get("model") if self.engine == "musicgen" else None
 
     @property
     def model_dir(self) -> Path | None:
@@ -257,8 +256,7 @@ def resolve(library: PresetLibrary, *, user_prompt: str = "", style: str | None 
         user_prompt = ". ".join(p for p in (user_prompt.strip(), text_context.prompt()) if p)
     quality_name = quality or DEFAULT_QUALITY
     layers = [Layer("built-in defaults", dict(DEFAULTS))]
-    layers.append(Layer(f"quality {quality_name}" + ("" if quality else " (default)"),
-                        flatten(library.get("quality", quality_name))))
+    layers.append(Layer(f"quality {quality_name}", flatten(library.get("quality", quality_name))))
     if role:
         layers.append(Layer(f"role {role}", flatten(library.get("role", role))))
     if style:
@@ -280,7 +278,11 @@ def resolve(library: PresetLibrary, *, user_prompt: str = "", style: str | None 
     bar_seconds = first.beats_per_bar * 60.0 / tempo
     duration, bars = _choose_length(values, origin, layers, bar_seconds, notes)
 
-    analysis_text = f"{prompt}. {tempo:g} bpm in {pitch_name(tonic)} {mode}"
+    # Second reading, at the chosen tempo and key (stated in words so the chords follow the key).
+    stated = [f"{tempo:g} bpm"] if tempo != first.tempo else []
+    if (tonic, mode) != (first.tonic, first.mode):
+        stated.append(f"in {pitch_name(tonic)} {mode}")
+    analysis_text = ". ".join([prompt, " ".join(stated)]) if stated else prompt
     ctx = analyze_prompt(analysis_text, bars=bars)
     if duration is None and ctx.duration > float(values["max_duration"]) + 1e-6:
         duration = float(values["max_duration"])

@@ -27,6 +27,7 @@ from resonant_studio.model_catalog import KNOWN_MODELS
 
 KINDS = ("style", "role", "quality")
 ENGINES = ("composer", "musicgen")
+GENERATION_KEYS = ("top_k", "top_p", "temperature", "cfg_coef")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_DURATION_S = 600.0
 
@@ -174,8 +175,11 @@ def _check_keys(data: Mapping[str, Any], schema: Mapping[str, Check], source: st
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key not in schema:
-            close = difflib.get_close_matches(str(key), list(schema), n=1)
-            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+            names = {k: prefix + k for k in schema}
+            if "generation" in schema:  # "temperature" at the top belongs under generation
+                names.update({k: f"generation.{k}" for k in GENERATION_KEYS})
+            close = difflib.get_close_matches(str(key), list(names), n=1)
+            hint = f" (did you mean '{names[close[0]]}'?)" if close else ""
             raise PresetError(f"{source}: unknown key '{prefix}{key}'{hint}; allowed keys are {', '.join(schema)}")
         out[key] = schema[key](value, source, prefix + str(key))
     return out
