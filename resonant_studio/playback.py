@@ -105,6 +105,10 @@ class Player:
         self._pos = pos
 
     # --- control (UI thread) --------------------------------------------------------------------
+    @staticmethod
+    def empty_mix() -> np.ndarray:
+        return np.zeros((0, CHANNELS), dtype=np.float32)
+
     def set_mix(self, mix: np.ndarray) -> None:
         """Swap in a new mix without stopping: prepared here, then one reference assignment."""
         buf = np.ascontiguousarray(np.clip(np.asarray(mix, dtype=np.float32), -1.0, 1.0))

@@ -1,0 +1,293 @@
+"""The window's controller: one session, generation through the engine thread, the playback mix.
+
+Generation is split in three as ``studio.generate`` describes: the request is built here on
+the UI thread, the backend runs on the engine thread, the takes are applied here when the
+result arrives. Every failure a person can cause ends as one sentence in the notifier.
+Project files (open, save, autosave, recovery) live in ``project_files``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine.context import MusicalContext
+from engine.errors import EngineError
+from engine.prompt import analyze_prompt
+from resonant_studio import studio
+from resonant_studio.audio_import import read_audio
+from resonant_studio.engine_thread import EngineThread
+from resonant_studio.errors import AppError
+from resonant_studio.notifier import Notifier
+from resonant_studio.playback import Player
+from tracks import Session, Take, Track, TracksError
+from tracks.mixer import render_mix
+
+USER_ERRORS = (AppError, EngineError, TracksError, ValueError, OSError)
+PlayerFactory = Callable[[int], Player]
+
+
+@dataclass
+class PendingJob:
+    session: Session
+    targets: list[Track]
+    engine: str
+    seed: int
+    prompt: str
+    label: str
+
+
+class SessionController(QObject):
+    session_changed = Signal(object)          # Session | None
+    busy_changed = Signal(bool)
+    generation_started = Signal(str)
+    generation_progress = Signal(float, str)
+    generation_applied = Signal(list)         # the new takes
+    mix_changed = Signal()
+    dirty_changed = Signal(bool)
+
+    def __init__(self, notifier: Notifier, engine: EngineThread, *,
+                 player_factory: PlayerFactory = Player, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.notifier = notifier
+        self.engine = engine
+        self._player_factory = player_factory
+        self.player: Player = player_factory(44100)
+        self.session: Session | None = None
+        self.folder: Path | None = None
+        self._dirty = False
+        self._jobs: dict[int, PendingJob] = {}
+        self._mix_scheduled = False
+        self._bound_tracks: list[Track] = []
+        engine.finished_job.connect(self._on_finished)
+        engine.failed.connect(self._on_failed)
+        engine.cancelled.connect(self._on_cancelled)
+        engine.progress.connect(self._on_progress)
+
+    # --- session --------------------------------------------------------------------------------
+    def set_session(self, session: Session | None, folder: Path | None = None, *, dirty: bool = False) -> None:
+        self._unbind()
+        self.session = session
+        self.folder = folder
+        self._jobs.clear()  # answers for the previous session are dropped when they arrive
+        if session is not None:
+            if session.sample_rate != self.player.sample_rate:
+                self.player.close()
+                self.player = self._player_factory(session.sample_rate)
+            session.history.changed.connect(self._on_history)
+            session.track_added.connect(self._bind_track)
+            session.track_removed.connect(self._unbind_track)
+            session.context_changed.connect(self._on_document_changed)
+            for t in session.tracks:
+                self._bind_track(t)
+        self.set_dirty(dirty)
+        self.session_changed.emit(session)
+        self._refresh_mix()
+
+    def _unbind(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        s.history.changed.disconnect(self._on_history)
+        s.track_added.disconnect(self._bind_track)
+        s.track_removed.disconnect(self._unbind_track)
+        s.context_changed.disconnect(self._on_document_changed)
+        for t in list(self._bound_tracks):
+            self._unbind_track(t)
+
+    def _bind_track(self, track: Track, *_: Any) -> None:
+        track.changed.connect(self._on_document_changed)
+        self._bound_tracks.append(track)
+        self._on_document_changed()
+
+    def _unbind_track(self, track: Track, *_: Any) -> None:
+        if track in self._bound_tracks:
+            track.changed.disconnect(self._on_document_changed)
+            self._bound_tracks.remove(track)
+        self._on_document_changed()
+
+    def _on_history(self) -> None:
+        self.set_dirty(True)
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def set_dirty(self, dirty: bool) -> None:
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.dirty_changed.emit(dirty)
+
+    # --- the playback mix -------------------------------------------------------------------------
+    def _on_document_changed(self, *_: Any) -> None:
+        """Coalesce a burst of changes (a Generate adds several takes) into one re-mix."""
+        if not self._mix_scheduled:
+            self._mix_scheduled = True
+            QTimer.singleShot(0, self._refresh_mix)
+
+    def _refresh_mix(self) -> None:
+        self._mix_scheduled = False
+        if self.session is None:
+            self.player.set_mix(Player.empty_mix())
+        else:
+            self.player.set_mix(render_mix(self.session))
+        self.mix_changed.emit()
+
+    # --- generation -------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    def generate(self, prompt: str, *, engine: str = "composer", bars: int | None = None, seed: int = 0) -> int | None:
+        """Fill every unlocked track. A first Generate (or a new prompt with nothing locked) starts
+        a new piece from the prompt; otherwise the piece keeps its tempo and key so new parts fit."""
+        try:
+            session = self._session_for(prompt, bars)
+            targets = studio.default_targets(session)
+            label = "Generate"
+            return self._submit(session, targets, engine, seed, prompt or session.prompt, label)
+        except USER_ERRORS as exc:
+            self.notifier.error(str(exc))
+            return None
+
+    def regenerate(self, track: Track, *, engine: str = "composer", seed: int | None = None) -> int | None:
+        """Regenerate ``track`` alone, with every other track as context."""
+        session = self.session
+        if session is None or track not in session.tracks:
+            return None
+        if track.locked:
+            self.notifier.error(f"{track.name} is locked: unlock it to regenerate it")
+            return None
+        seed = studio.new_seed() if seed is None else seed
+        try:
+            return self._submit(session, [track], engine, seed, session.prompt, f"Regenerate {track.name}")
+        except USER_ERRORS as exc:
+            self.notifier.error(str(exc))
+            return None
+
+    def _session_for(self, prompt: str, bars: int | None) -> Session:
+        s = self.session
+        fresh = s is None or not any(t.takes for t in s.tracks)
+        if fresh:
+            if not prompt:
+                raise AppError("write a prompt first: describe the music you want, then press Generate")
+            session = studio.new_session(prompt, bars=bars)
+            self.set_session(session, self.folder, dirty=True)
+            return session
+        assert s is not None
+        changed = (prompt and prompt != s.prompt) or (bars is not None and bars != s.bars)
+        if changed and not any(t.locked for t in s.tracks):
+            ctx = analyze_prompt(prompt or s.prompt, bars=bars)
+            s.prompt = prompt or s.prompt
+            s.context = ctx.to_dict()  # undoable; locked tracks would keep the old tempo and key
+        return s
+
+    def _submit(self, session: Session, targets: list[Track], engine: str, seed: int, prompt: str,
+                label: str) -> int:
+        if self._jobs:
+            raise AppError("a generation is already running: wait for it or press Cancel")
+        request = studio.build_request(session, targets, seed, prompt=prompt)
+        job_id = self.engine.submit(engine, request)
+        self._jobs[job_id] = PendingJob(session, list(targets), engine, seed, request.prompt, label)
+        names = ", ".join(t.name for t in targets)
+        self.generation_started.emit(f"{label}: {names} ({engine}, seed {seed})")
+        self.busy_changed.emit(True)
+        return job_id
+
+    def cancel(self) -> None:
+        self.engine.cancel()
+
+    def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
+        if job_id in self._jobs:
+            self.generation_progress.emit(fraction, message)
+
+    def _on_finished(self, job_id: int, parts: list) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            return
+        self.busy_changed.emit(bool(self._jobs))
+        if job.session is not self.session:
+            return
+        try:
+            takes = studio.apply_results(job.session, job.targets, parts, job.engine, job.seed, job.prompt,
+                                         label=job.label, extra_params={"engine": job.engine})
+        except USER_ERRORS as exc:
+            self.notifier.error(f"the new takes were not added: {exc}")
+            return
+        self.notifier.info(f"{job.label}: {len(takes)} new take{'s' if len(takes) != 1 else ''} "
+                           f"(seed {job.seed})")
+        self.generation_applied.emit(takes)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if self._jobs.pop(job_id, None) is not None:
+            self.busy_changed.emit(bool(self._jobs))
+            self.notifier.error(message)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        if self._jobs.pop(job_id, None) is not None:
+            self.busy_changed.emit(bool(self._jobs))
+            self.notifier.info("generation cancelled: nothing changed")
+
+    # --- editing ----------------------------------------------------------------------------------
+    def undo(self) -> None:
+        self._replay("undo")
+
+    def redo(self) -> None:
+        self._replay("redo")
+
+    def _replay(self, which: str) -> None:
+        if self.session is None:
+            return
+        try:
+            getattr(self.session.history, which)()
+        except USER_ERRORS as exc:
+            self.notifier.error(f"cannot {which}: {exc}")
+
+    def import_audio(self, paths: list[str]) -> list[Track]:
+        """Each readable file becomes a new locked track; the others get a sentence each."""
+        added = []
+        for path in paths:
+            try:
+                added.append(self._import_one(Path(path)))
+            except USER_ERRORS as exc:
+                self.notifier.error(str(exc))
+        return added
+
+    def _import_one(self, path: Path) -> Track:
+        rate = self.session.sample_rate if self.session is not None else 44100
+        audio = read_audio(path, rate)
+        if self.session is None:
+            seconds_per_bar = MusicalContext().beats_per_bar * 60.0 / MusicalContext().tempo
+            bars = max(1, min(512, math.ceil(audio.shape[0] / rate / seconds_per_bar)))
+            ctx = MusicalContext(bars=bars)
+            session = Session(ctx.to_dict(), name=path.stem, sample_rate=rate, prompt="")
+            self.set_session(session, None, dirty=True)
+        session = self.session
+        assert session is not None
+        name = _unique_name(session, path.stem or "Imported")
+        track = Track(name, "other")
+        take = Take(audio=audio, prompt=f"imported from {path.name}", backend="")
+        with session.history.group(f"Import {path.name}"):
+            session.add_track(track)
+            track.add_take(take)
+            track.locked = True
+        self.notifier.info(f"imported {path.name} as a locked track")
+        return track
+
+    def shutdown(self) -> None:
+        self.engine.cancel()
+        self.player.close()
+
+
+def _unique_name(session: Session, base: str) -> str:
+    names = {t.name.lower() for t in session.tracks}
+    if base.lower() not in names:
+        return base
+    n = 2
+    while f"{base} {n}".lower() in names:
+        n += 1
+    return f"{base} {n}"

@@ -1,0 +1,127 @@
+"""The Export dialog: where, what (mix, stems, MIDI), format, bit depth and loudness target.
+
+It only collects choices into ``ExportChoices``; writing the files is the app's job. Shown
+with ``open()`` (window-modal, non-blocking), so the event loop keeps running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+@dataclass(frozen=True)
+class ExportChoices:
+    folder: Path
+    name: str
+    mix: bool = True
+    stems: bool = True
+    midi: bool = False
+    format: str = "wav"          # "wav" | "flac"
+    bit_depth: int = 24          # 16 | 24
+    target_lufs: float | None = None
+
+
+class ExportDialog(QDialog):
+    def __init__(self, folder: Path, name: str, *, has_notes: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.setMinimumWidth(460)
+
+        self.folder_edit = QLineEdit(str(folder), self)
+        self.folder_edit.setToolTip("The folder the files are written to")
+        browse = QPushButton("Browse…", self)
+        browse.setToolTip("Choose the export folder")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(browse)
+
+        self.name_edit = QLineEdit(name, self)
+        self.name_edit.setToolTip("File name of the mix (without extension); stems go in NAME-stems/")
+
+        self.mix_check = QCheckBox("Mix", self)
+        self.mix_check.setChecked(True)
+        self.mix_check.setToolTip("One stereo file of everything you hear")
+        self.stems_check = QCheckBox("Stems (one file per track)", self)
+        self.stems_check.setChecked(True)
+        self.stems_check.setToolTip("One file per audible track, as long as the mix, summing to it")
+        self.midi_check = QCheckBox("MIDI (composer parts)", self)
+        self.midi_check.setChecked(has_notes)
+        self.midi_check.setEnabled(has_notes)
+        self.midi_check.setToolTip("A .mid file of the parts that have notes" if has_notes
+                                   else "No track has notes: MIDI needs a composer take")
+
+        self.format_box = QComboBox(self)
+        self.format_box.addItem("WAV", "wav")
+        self.format_box.addItem("FLAC", "flac")
+        self.format_box.setToolTip("WAV is read everywhere; FLAC is lossless and about half the size")
+        self.depth_box = QComboBox(self)
+        self.depth_box.addItem("24-bit", 24)
+        self.depth_box.addItem("16-bit", 16)
+        self.depth_box.setToolTip("24-bit keeps the most detail; 16-bit is CD quality")
+
+        self.loudness_check = QCheckBox("Normalise loudness to", self)
+        self.loudness_check.setToolTip("Bring the mix to a loudness target (the peak never goes above -1 dBFS)")
+        self.lufs_box = QDoubleSpinBox(self)
+        self.lufs_box.setRange(-70.0, 0.0)
+        self.lufs_box.setValue(-14.0)
+        self.lufs_box.setSuffix(" LUFS")
+        self.lufs_box.setToolTip("-14 LUFS suits streaming services; -23 LUFS is the broadcast norm")
+        self.lufs_box.setEnabled(False)
+        self.loudness_check.toggled.connect(self.lufs_box.setEnabled)
+        loud_row = QHBoxLayout()
+        loud_row.addWidget(self.loudness_check)
+        loud_row.addWidget(self.lufs_box)
+        loud_row.addStretch(1)
+
+        form = QFormLayout()
+        form.addRow("Folder", folder_row)
+        form.addRow("Name", self.name_edit)
+        form.addRow("Write", self.mix_check)
+        form.addRow("", self.stems_check)
+        form.addRow("", self.midi_check)
+        form.addRow("Format", self.format_box)
+        form.addRow("Bit depth", self.depth_box)
+        form.addRow("Loudness", loud_row)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
+                                        parent=self)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def choices(self) -> ExportChoices:
+        return ExportChoices(
+            folder=Path(self.folder_edit.text().strip() or ".").expanduser(),
+            name=self.name_edit.text().strip() or "mix",
+            mix=self.mix_check.isChecked(),
+            stems=self.stems_check.isChecked(),
+            midi=self.midi_check.isChecked() and self.midi_check.isEnabled(),
+            format=str(self.format_box.currentData()),
+            bit_depth=int(self.depth_box.currentData()),
+            target_lufs=self.lufs_box.value() if self.loudness_check.isChecked() else None,
+        )

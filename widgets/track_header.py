@@ -1,0 +1,189 @@
+"""A lane's header: name, role colour, lock, regenerate, mute, solo, gain and the take list.
+
+Bound to one ``Track`` both ways: document events update the controls (under a signal
+blocker, so nothing echoes back), and the controls write to the track. The header holds no
+logic beyond that; regenerating is a request the timeline passes up.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracks import Track
+from tracks.errors import TracksError
+from widgets.theme import icon, role_colour
+
+HEADER_WIDTH = 270
+LOCKED_STYLE = "QFrame#trackHeader { background: #3a3218; }"
+
+
+class TrackHeader(QFrame):
+    regenerate_requested = Signal(object)   # the Track
+    error = Signal(str)                     # a refused change, as a sentence
+
+    def __init__(self, track: Track, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trackHeader")
+        self.setFixedWidth(HEADER_WIDTH)
+        self.track = track
+        colour = role_colour(track.role).name()
+
+        self.colour_strip = QFrame(self)
+        self.colour_strip.setFixedWidth(6)
+        self.colour_strip.setStyleSheet(f"background: {colour}; border: none;")
+
+        self.name_label = QLabel(track.name, self)
+        self.name_label.setObjectName("trackName")
+        self.name_label.setMinimumWidth(60)
+        self.name_label.setToolTip(f"{track.name} ({track.role})")
+        self.role_label = QLabel(track.role, self)
+        self.role_label.setStyleSheet(f"color: {colour}; background: transparent; font-size: 8pt;")
+
+        self.lock_button = self._tool("lockButton", checkable=True)
+        self.lock_button.setIconSize(QSize(18, 18))
+        self.regenerate_button = self._tool("regenerateButton", tip=f"Regenerate {track.name} alone, "
+                                            "fitting the other tracks (locked tracks never change)")
+        self.regenerate_button.setIcon(icon("regenerate"))
+        self.mute_button = self._tool("muteButton", text="M", checkable=True,
+                                      tip=f"Mute {track.name}: leave it out of the mix")
+        self.solo_button = self._tool("soloButton", text="S", checkable=True,
+                                      tip=f"Solo {track.name}: hear only soloed tracks")
+
+        self.gain_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.gain_slider.setRange(-600, 120)  # tenths of a dB
+        self.gain_slider.setToolTip("Gain of this track in dB (double-click the label to reset)")
+        self.gain_label = QLabel(self)
+        self.gain_label.setFixedWidth(56)
+        self.gain_label.setToolTip("Gain in dB")
+
+        self.take_box = QComboBox(self)
+        self.take_box.setToolTip("Takes of this track: pick one to hear it (undo brings the previous one back)")
+        self.take_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+
+        top = QHBoxLayout()
+        top.setSpacing(4)
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        names.addWidget(self.name_label)
+        names.addWidget(self.role_label)
+        top.addLayout(names, 1)
+        for b in (self.lock_button, self.regenerate_button, self.mute_button, self.solo_button):
+            top.addWidget(b)
+        gain_row = QHBoxLayout()
+        gain_row.addWidget(self.gain_slider, 1)
+        gain_row.addWidget(self.gain_label)
+        body = QVBoxLayout()
+        body.setContentsMargins(6, 4, 6, 4)
+        body.setSpacing(3)
+        body.addLayout(top)
+        body.addWidget(self.take_box)
+        body.addLayout(gain_row)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.colour_strip)
+        outer.addLayout(body, 1)
+
+        self.lock_button.toggled.connect(self._write_locked)
+        self.mute_button.toggled.connect(lambda v: self._write("muted", v))
+        self.solo_button.toggled.connect(lambda v: self._write("solo", v))
+        self.regenerate_button.clicked.connect(lambda: self.regenerate_requested.emit(self.track))
+        self.gain_slider.valueChanged.connect(self._on_gain_moved)
+        self.gain_slider.sliderReleased.connect(self._commit_gain)
+        self.take_box.activated.connect(self._write_take)
+
+        track.changed.connect(self._on_track_changed)
+        track.take_added.connect(self._on_take_added)
+        self._refresh_all()
+
+    def _tool(self, name: str, *, text: str = "", tip: str = "", checkable: bool = False) -> QToolButton:
+        b = QToolButton(self)
+        b.setObjectName(name)
+        b.setText(text)
+        b.setToolTip(tip)
+        b.setCheckable(checkable)
+        b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        return b
+
+    def unbind(self) -> None:
+        """Stop listening to the track (called before the header is thrown away)."""
+        self.track.changed.disconnect(self._on_track_changed)
+        self.track.take_added.disconnect(self._on_take_added)
+
+    # --- document -> widgets ----------------------------------------------------------------
+    def _on_track_changed(self, field: str, old: object, new: object) -> None:
+        self._refresh_all()
+
+    def _on_take_added(self, track: Track, take: object) -> None:
+        self._refresh_takes()
+
+    def _refresh_all(self) -> None:
+        t = self.track
+        for button, value in ((self.lock_button, t.locked), (self.mute_button, t.muted),
+                              (self.solo_button, t.solo)):
+            with QSignalBlocker(button):
+                button.setChecked(value)
+        self.lock_button.setIcon(icon("lock" if t.locked else "unlock"))
+        self.lock_button.setToolTip(f"{t.name} is locked: it never changes, and new parts fit it. Click to unlock"
+                                    if t.locked else f"Lock {t.name}: keep it as it is and make new parts fit it")
+        self.regenerate_button.setEnabled(not t.locked)
+        self.name_label.setText(t.name)
+        self.setStyleSheet(LOCKED_STYLE if t.locked else "")
+        with QSignalBlocker(self.gain_slider):
+            self.gain_slider.setValue(int(round(t.gain_db * 10)))
+        self._show_gain(t.gain_db)
+        self._refresh_takes()
+
+    def _refresh_takes(self) -> None:
+        t = self.track
+        with QSignalBlocker(self.take_box):
+            self.take_box.clear()
+            for i, take in enumerate(t.takes):
+                seed = "" if take.seed is None else f" seed {take.seed}"
+                source = take.backend or "imported"
+                self.take_box.addItem(f"Take {i + 1} · {source}{seed}")
+            if not t.takes:
+                self.take_box.addItem("no takes yet")
+            if t.active_index is not None:
+                self.take_box.setCurrentIndex(t.active_index)
+        self.take_box.setEnabled(len(t.takes) > 1 and not t.locked)
+
+    def _show_gain(self, db: float) -> None:
+        self.gain_label.setText(f"{db:+.1f} dB")
+
+    # --- widgets -> document ----------------------------------------------------------------
+    def _write(self, field: str, value: object) -> None:
+        try:
+            setattr(self.track, field, value)
+        except (TracksError, ValueError, IndexError) as exc:
+            self.error.emit(str(exc))
+            self._refresh_all()
+
+    def _write_locked(self, value: bool) -> None:
+        if value and self.track.active_take is None:
+            self.error.emit(f"{self.track.name} has no take yet: generate it before locking it")
+            self._refresh_all()
+            return
+        self._write("locked", value)
+
+    def _on_gain_moved(self, tenths: int) -> None:
+        self._show_gain(tenths / 10.0)
+        if not self.gain_slider.isSliderDown():  # keyboard or click on the groove: commit at once
+            self._commit_gain()
+
+    def _commit_gain(self) -> None:
+        self._write("gain_db", self.gain_slider.value() / 10.0)
+
+    def _write_take(self, index: int) -> None:
+        if 0 <= index < len(self.track.takes):
+            self._write("active_index", index)

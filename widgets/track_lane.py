@@ -1,0 +1,70 @@
+"""One row of the timeline: the track's header beside its waveform.
+
+The lane redraws the waveform when the track's active take changes and shows the lock and
+mute state; it holds no other state.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from tracks import Track
+from widgets.theme import role_colour
+from widgets.track_header import TrackHeader
+from widgets.waveform import WaveformView
+
+LANE_HEIGHT = 96
+
+
+class TrackLane(QWidget):
+    regenerate_requested = Signal(object)
+    seek_requested = Signal(float)
+    error = Signal(str)
+
+    def __init__(self, track: Track, sample_rate: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trackLane")
+        self.setFixedHeight(LANE_HEIGHT)
+        self.track = track
+        self.sample_rate = sample_rate
+        self.header = TrackHeader(track, self)
+        self.waveform = WaveformView(role_colour(track.role), self)
+        self.waveform.setToolTip(f"{track.name}: click to move the playhead, scroll to zoom in time")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 1)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.waveform, 1)
+        self.header.regenerate_requested.connect(self.regenerate_requested)
+        self.header.error.connect(self.error)
+        self.waveform.seek_requested.connect(self.seek_requested)
+        track.changed.connect(self._on_changed)
+        self._shown_take_id: str | None = None
+        self._redraw_take()
+        self.waveform.set_locked(track.locked)
+
+    def unbind(self) -> None:
+        self.header.unbind()
+        self.track.changed.disconnect(self._on_changed)
+
+    def _on_changed(self, field: str, old: object, new: object) -> None:
+        if field == "active":
+            self._redraw_take()
+        elif field == "locked":
+            self.waveform.set_locked(bool(new))
+
+    def _redraw_take(self) -> None:
+        take = self.track.active_take
+        take_id = None if take is None else take.id
+        if take_id == self._shown_take_id:
+            return
+        self._shown_take_id = take_id
+        self.waveform.set_audio(None if take is None else take.audio, self.sample_rate)
+
+    def set_audible(self, audible: bool) -> None:
+        self.waveform.set_dimmed(not audible)
+
+    @property
+    def shown_take_id(self) -> str | None:
+        return self._shown_take_id

@@ -1,0 +1,158 @@
+"""A lane's waveform: the take's min/max envelope over a bar/beat grid, with a playhead.
+
+Long takes are decimated to a fixed number of min/max pairs before drawing, so a ten-minute
+take costs the same to draw as a ten-second one. Clicking seeks; the wheel zooms in time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel
+
+from widgets.theme import GRID_BAR, GRID_BEAT, LANE_BACKGROUND, PLAYHEAD
+
+ENVELOPE_BINS = 6000
+
+
+def min_max_envelope(audio: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Sample positions and values of a min/max polyline that looks like the full waveform.
+
+    ``audio`` is ``[N]`` or ``[N, C]`` (channels are averaged). Short signals come back as is;
+    longer ones as ``2 * bins`` points, alternating each bin's minimum and maximum.
+    """
+    mono = np.asarray(audio, dtype=np.float32)
+    if mono.ndim == 2:
+        mono = mono.mean(axis=1)
+    n = mono.shape[0]
+    if n <= 2 * bins:
+        return np.arange(n, dtype=np.float64), mono.astype(np.float64)
+    step = -(-n // bins)  # ceil: every sample falls in some bin
+    padded = np.empty(bins * step, dtype=np.float32)
+    padded[:n] = mono
+    padded[n:] = mono[-1]
+    blocks = padded.reshape(bins, step)
+    y = np.empty(2 * bins, dtype=np.float64)
+    y[0::2] = blocks.min(axis=1)
+    y[1::2] = blocks.max(axis=1)
+    centres = np.arange(bins, dtype=np.float64) * step + step / 2.0
+    x = np.repeat(centres, 2)
+    return x, y
+
+
+def grid_segments(duration: float, seconds_per_beat: float, beats_per_bar: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(bar lines, beat lines) as x positions in seconds."""
+    if duration <= 0 or seconds_per_beat <= 0:
+        return np.zeros(0), np.zeros(0)
+    beats = np.arange(0.0, duration + 1e-9, seconds_per_beat)
+    beat_index = np.arange(beats.size)
+    per_bar = max(1, int(round(beats_per_bar)))
+    is_bar = beat_index % per_bar == 0
+    return beats[is_bar], beats[~is_bar]
+
+
+def _vertical_lines(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = np.repeat(xs, 2)
+    y = np.tile([-1.05, 1.05], xs.size)
+    return x, y
+
+
+class WaveformView(pg.PlotWidget):
+    """Shows one take. ``seek_requested(seconds)`` when clicked."""
+
+    seek_requested = Signal(float)
+
+    def __init__(self, colour: QColor, parent=None) -> None:
+        super().__init__(parent=parent, background=LANE_BACKGROUND)
+        self.setObjectName("waveform")
+        self._colour = QColor(colour)
+        item = self.getPlotItem()
+        item.hideAxis("left")
+        item.hideAxis("bottom")
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        item.setContentsMargins(0, 0, 0, 0)
+        self.setMouseEnabled(x=True, y=False)
+        self.setYRange(-1.05, 1.05, padding=0)
+        self.setMinimumHeight(72)
+        self._bar_lines = pg.PlotDataItem(pen=pg.mkPen(GRID_BAR, width=1), connect="pairs")
+        self._beat_lines = pg.PlotDataItem(pen=pg.mkPen(GRID_BEAT, width=1), connect="pairs")
+        self._curve = pg.PlotDataItem(pen=pg.mkPen(self._colour, width=1))
+        self._curve.setClipToView(True)
+        self._playhead = pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen(PLAYHEAD, width=1.5), movable=False)
+        for it in (self._beat_lines, self._bar_lines, self._curve):
+            self.addItem(it)
+        self.addItem(self._playhead, ignoreBounds=True)
+        self._empty = QLabel("no take yet", self)
+        self._empty.setStyleSheet("color: #5c626e; background: transparent;")
+        self._empty.move(12, 8)
+        self._lock_badge = QLabel("LOCKED", self)
+        self._lock_badge.setObjectName("lockBadge")
+        self._lock_badge.setStyleSheet("background: #ffcc33; color: #1b1d22; font-weight: bold; "
+                                       "font-size: 8pt; border-radius: 3px; padding: 1px 6px;")
+        self._lock_badge.hide()
+        self._locked = False
+        self._dimmed = False
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    # --- content --------------------------------------------------------------------------
+    def set_audio(self, audio: np.ndarray | None, sample_rate: int) -> None:
+        if audio is None or len(audio) == 0:
+            self._curve.setData([], [])
+            self._empty.show()
+            return
+        x, y = min_max_envelope(audio)
+        self._curve.setData(x / float(sample_rate), y)
+        self._empty.hide()
+
+    def set_grid(self, duration: float, seconds_per_beat: float, beats_per_bar: float) -> None:
+        bars, beats = grid_segments(duration, seconds_per_beat, beats_per_bar)
+        self._bar_lines.setData(*_vertical_lines(bars))
+        self._beat_lines.setData(*_vertical_lines(beats))
+        self.setLimits(xMin=0.0, xMax=max(duration, 0.1), minXRange=0.05)
+
+    def set_playhead(self, seconds: float) -> None:
+        self._playhead.setValue(seconds)
+
+    def playhead(self) -> float:
+        return float(self._playhead.value())
+
+    def curve_data(self) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self._curve.getData()
+        return (np.zeros(0), np.zeros(0)) if x is None else (x, y)
+
+    # --- state shown -----------------------------------------------------------------------
+    def set_locked(self, locked: bool) -> None:
+        self._locked = locked
+        self.setBackground("#26231a" if locked else LANE_BACKGROUND)
+        self._lock_badge.setVisible(locked)
+        self._place_badge()
+
+    def set_dimmed(self, dimmed: bool) -> None:
+        """Muted (or silenced by another track's solo): drawn grey."""
+        self._dimmed = dimmed
+        colour = QColor("#555a64") if dimmed else self._colour
+        self._curve.setPen(pg.mkPen(colour, width=1))
+
+    def is_dimmed(self) -> bool:
+        return self._dimmed
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._place_badge()
+
+    def _place_badge(self) -> None:
+        if not hasattr(self, "_lock_badge"):  # pyqtgraph resizes during __init__
+            return
+        self._lock_badge.adjustSize()
+        self._lock_badge.move(self.width() - self._lock_badge.width() - 8, 6)
+
+    # --- input -----------------------------------------------------------------------------
+    def _on_click(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        point = self.getPlotItem().vb.mapSceneToView(event.scenePos())
+        self.seek_requested.emit(max(0.0, float(point.x())))
