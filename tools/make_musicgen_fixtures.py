@@ -68,9 +68,9 @@ def encodec_config(args) -> EncodecConfig:
     return EncodecConfig(
         sampling_rate=SAMPLE_RATE, audio_channels=1, normalize=False, chunk_length_s=None, overlap=None,
         num_filters=args.encodec_filters, hidden_size=args.encodec_hidden, upsampling_ratios=ratios,
-        codebook_size=args.codebook_size, target_bandwidths=[bandwidth], use_causal_conv=False,
-        use_conv_shortcut=False, num_lstm_layers=2, compress=2, pad_mode="reflect", norm_type="weight_norm",
-        num_residual_layers=1,
+        codebook_size=args.codebook_size, target_bandwidths=[bandwidth], use_causal_conv=args.causal,
+        use_conv_shortcut=args.conv_shortcut, num_lstm_layers=2, compress=2, pad_mode="reflect",
+        norm_type="weight_norm", num_residual_layers=args.residual_layers,
     )
 
 
@@ -247,6 +247,9 @@ def main() -> None:
     parser.add_argument("--encodec-filters", type=int, default=4)
     parser.add_argument("--encodec-hidden", type=int, default=16)
     parser.add_argument("--ratios", default="8,5,4,4")
+    parser.add_argument("--causal", action="store_true", help="EnCodec with causal convolutions")
+    parser.add_argument("--conv-shortcut", action="store_true", help="EnCodec residual blocks with 1x1 shortcuts")
+    parser.add_argument("--residual-layers", type=int, default=1)
     parser.add_argument("--chroma-length", type=int, default=20)
     parser.add_argument("--chroma-fft", type=int, default=16384)
     parser.add_argument("--chroma-hop", type=int, default=4096)

@@ -111,17 +111,19 @@ class MusicgenDecoder(nn.Module):
     def __init__(self, config: DecoderConfig, cross_attention: bool):
         super().__init__()
         self.config = config
-        self.embed_scale = math.sqrt(config.hidden_size) if config.scale_embedding else 1.0
         self.embed_tokens = [nn.Embedding(config.vocab_size + 1, config.hidden_size) for _ in range(config.num_codebooks)]
         self.layers = [MusicgenDecoderLayer(config, cross_attention) for _ in range(config.num_hidden_layers)]
         self.layer_norm = nn.LayerNorm(config.hidden_size)
 
     def embed(self, tokens: mx.array) -> mx.array:
-        """``[B, K, T]`` codes -> ``[B, T, D]``: the sum of one embedding per codebook."""
+        """``[B, K, T]`` codes -> ``[B, T, D]``: the sum of one embedding per codebook.
+
+        ``scale_embedding`` is not applied: transformers' MusicGen reads it but never uses it.
+        """
         out = self.embed_tokens[0](tokens[:, 0])
         for k in range(1, len(self.embed_tokens)):
             out = out + self.embed_tokens[k](tokens[:, k])
-        return out * self.embed_scale if self.embed_scale != 1.0 else out
+        return out
 
     def __call__(self, inputs: mx.array, cache: list[KVCache], cross: list | None) -> mx.array:
         B, L, D = inputs.shape
