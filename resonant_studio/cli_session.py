@@ -13,7 +13,7 @@ from engine.backends import available_backends
 from engine.prompt import describe
 from resonant_studio import studio
 from resonant_studio.cli_presets import add_preset_arguments, resolve_from_args
-from resonant_studio.preset_render import generate_with_config, new_session_from_config
+from resonant_studio.preset_render import generate_with_config, new_session_from_config, regenerate_tracks
 from resonant_studio.errors import AppError
 from tracks import Session
 from tracks.export import export_mix, export_stems
@@ -200,8 +200,8 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     seed = studio.new_seed() if args.seed is None else args.seed
     context = studio.part_context(session, track, args.prompt)
     prompt = args.prompt or session.prompt
-    studio.generate(session, [track], seed=seed, engine=args.engine, engine_options=options, prompt=prompt,
-                    context=context)
+    regenerate_tracks(session, [track], seed=seed, engine=args.engine, engine_options=options, prompt=prompt,
+                      context=context)  # cut, looped and levelled like the takes beside it
     save_project(session, args.project)
     print(f"{track.name}: take {track.active_index + 1} of {len(track.takes)} (seed {seed}, {args.engine})")
     return 0

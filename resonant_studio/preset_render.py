@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from engine.backends import CancelCallback, GeneratedPart, ProgressCallback, get_backend
-from engine.postprocess import PostprocessSettings, postprocess_parts
+from engine.context import MusicalContext
+from engine.postprocess import PostprocessSettings, peak_db, postprocess_parts
 from resonant_studio import studio
 from resonant_studio.preset_resolve import ResolvedConfig
 from tracks import Session, Take, Track
@@ -59,3 +62,53 @@ def generate_with_config(session: Session, config: ResolvedConfig, targets: Sequ
     return studio.apply_results(session, chosen, parts, config.engine, config.seed, config.prompt,
                                 extra_params={"engine": config.engine, **params, "postprocess": report,
                                               TAKE_PARAM_KEY: config.to_dict()})
+
+
+# --- regenerating one part of a preset session --------------------------------------------------
+def stored_config(session: Session, exclude: Sequence[Track] = ()) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(resolved configuration, post-processing report) of the newest preset take in the session."""
+    found = [take for track in session.tracks if track not in exclude for take in track.takes
+             if TAKE_PARAM_KEY in take.params]
+    if not found:
+        return None
+    newest = max(found, key=lambda take: take.created)
+    return dict(newest.params[TAKE_PARAM_KEY]), dict(newest.params.get("postprocess", {}))
+
+
+def postprocess_like_siblings(parts: Sequence[GeneratedPart], session: Session,
+                              targets: Sequence[Track]) -> tuple[list[GeneratedPart], dict[str, Any]]:
+    """Give regenerated parts the length, loop seam, fades and gain their siblings got.
+
+    The loudness gain is the one recorded with the siblings, not a new normalisation (a part
+    on its own would be levelled as loud as the whole mix), lowered only if it would clip.
+    """
+    stored = stored_config(session, exclude=targets)
+    if stored is None:
+        return list(parts), {}
+    config, sibling_report = stored
+    settings = replace(PostprocessSettings.from_dict(config["postprocess"]), loudness_lufs=None)
+    out, report = apply_postprocess(parts, session.sample_rate, settings)
+    gain_db = float(sibling_report.get("gain_db", 0.0))
+    if gain_db:
+        loudest = max((peak_db(p.audio) for p in out), default=float("-inf"))
+        if np.isfinite(loudest):
+            gain_db = min(gain_db, settings.peak_ceiling_db - loudest)
+        scale = np.float32(10.0 ** (gain_db / 20.0))
+        out = [replace(p, audio=(p.audio * scale).astype(np.float32)) for p in out]
+        report["gain_db"] = round(gain_db, 3)
+    return out, report
+
+
+def regenerate_tracks(session: Session, targets: Sequence[Track], *, seed: int, engine: str = "composer",
+                      prompt: str | None = None, context: MusicalContext | None = None,
+                      engine_options: Mapping[str, Any] | None = None,
+                      progress: ProgressCallback | None = None, cancel: CancelCallback | None = None) -> list[Take]:
+    """``studio.generate`` for a few tracks, post-processed like the takes beside them."""
+    request = studio.build_request(session, targets, seed, prompt=prompt, context=context)
+    backend = get_backend(engine, **dict(engine_options or {}))
+    parts = backend.generate(request, progress=progress, cancel=cancel)
+    parts, report = postprocess_like_siblings(parts, session, targets)
+    extra: dict[str, Any] = {"engine": engine}
+    if report:
+        extra["postprocess"] = report
+    return studio.apply_results(session, list(targets), parts, engine, seed, request.prompt, extra_params=extra)

@@ -82,3 +82,27 @@ def test_roles_set_the_loudness():
     loud_bed = measure_loudness(render_mix(bed), bed.sample_rate)
     assert loud_bed == pytest.approx(-23.0, abs=0.5)
     assert loud_transition > loud_bed + 1.0
+
+
+def test_regenerating_a_part_keeps_the_role_length_loop_and_level(tmp_path, capsys):
+    from resonant_studio.cli import main
+    from tracks.project import load_project
+
+    code = main(["render", "--preset", "deep_house", "--role", "background_bed", "--quality", "preview",
+                 "--engine", "composer", "--seed", "8", "--name", "bed", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    project = tmp_path / "bed.resonant"
+    before = load_project(project)
+    bass_gain = before.track("bass").active_take.params["postprocess"]["gain_db"]
+    assert main(["regenerate", str(project), "--track", "bass", "--seed", "99"]) == 0
+    session = load_project(project)
+    bass = session.track("bass")
+    assert len(bass.takes) == 2
+    new = bass.active_take
+    assert new.num_samples == session.num_samples  # cut to the loop length, not whole bars
+    assert new.params["postprocess"]["gain_db"] == pytest.approx(bass_gain, abs=0.01) or \
+        new.params["postprocess"]["gain_db"] < bass_gain  # the siblings' gain, lowered only to avoid clipping
+    seam = float(np.abs(new.audio[0].astype(np.float64) - new.audio[-1]).max())
+    steps = np.abs(np.diff(new.audio.astype(np.float64), axis=0)).max(axis=1)
+    assert seam <= np.percentile(steps, 99.9)
