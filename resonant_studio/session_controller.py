@@ -129,6 +129,11 @@ class SessionController(QObject):
             self._mix_scheduled = True
             QTimer.singleShot(0, self._refresh_mix)
 
+    @property
+    def mix_pending(self) -> bool:
+        """True between a document change and the re-mix it schedules."""
+        return self._mix_scheduled
+
     def _refresh_mix(self) -> None:
         self._mix_scheduled = False
         if self.session is None:

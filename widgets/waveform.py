@@ -131,6 +131,9 @@ class WaveformView(pg.PlotWidget):
         self._lock_badge.setVisible(locked)
         self._place_badge()
 
+    def shows_lock(self) -> bool:
+        return not self._lock_badge.isHidden()
+
     def set_dimmed(self, dimmed: bool) -> None:
         """Muted (or silenced by another track's solo): drawn grey."""
         self._dimmed = dimmed
