@@ -156,3 +156,10 @@ print("BANNED", banned)
                             cwd=Path(__file__).parents[1], timeout=120)
     assert result.returncode == 0, result.stderr
     assert "BANNED []" in result.stdout
+
+
+def test_a_rows_samples_do_not_depend_on_the_rest_of_the_batch(pipe):
+    params = SamplingParams(greedy=False, top_k=0, cfg_coef=3.0, seed=40)
+    both = run(pipe.start(["lofi hip hop", "calm piano"], params, 10))
+    alone_second = run(pipe.start(["calm piano"], SamplingParams(greedy=False, top_k=0, cfg_coef=3.0, seed=41), 10))
+    np.testing.assert_array_equal(both[1:], alone_second)

@@ -68,15 +68,21 @@ def condition(model: MusicGen, cond: Conditioning, use_cfg: bool) -> DecoderInpu
     return DecoderInputs(cross=None, prefix=mx.concatenate([audio_states, states], axis=1))
 
 
+def row_keys(seed: int, batch: int) -> list[mx.array]:
+    """One random key per batch row: ``seed``, ``seed + 1``, ..."""
+    return [mx.random.key(seed + b) for b in range(batch)]
+
+
 class TokenGeneration:
     """Generates ``new_frames`` frames after the prompt's ``P`` frames, one decoding step per yield.
 
     Iterate it (each item: ``(steps done, steps in all)``), then read ``codes`` ``[B, K, P + new_frames]``.
-    The random key comes from ``params.seed`` only, so a seed fixes the tokens.
+    Row ``b`` samples from its own key, ``params.seed + b``: a seed fixes a row's tokens whatever
+    else shares the batch.
     """
 
     def __init__(self, model: MusicGen, cond: Conditioning, params: SamplingParams, new_frames: int,
-                 pattern: DelayPattern, key: mx.array | None = None):
+                 pattern: DelayPattern, keys: list[mx.array] | None = None):
         self.model, self.cond, self.params, self.pattern = model, cond, params, pattern
         K = pattern.num_codebooks
         B = cond.batch_size
@@ -88,7 +94,7 @@ class TokenGeneration:
         self.first_step = self.prompt_frames + 1
         self.sequence = pattern.build(prompt, steps=self.sequence_length)
         self.fixed = pattern.fixed_mask(self.sequence_length, self.prompt_frames, self.total_frames)
-        self.key = key if key is not None else mx.random.key(params.seed)
+        self.keys = keys if keys is not None else row_keys(params.seed, B)
 
     @property
     def total_steps(self) -> int:
@@ -112,8 +118,11 @@ class TokenGeneration:
             if use_cfg:
                 cond_logits, uncond_logits = logits[:B], logits[B:]
                 logits = uncond_logits + (cond_logits - uncond_logits) * self.params.cfg_coef
-            self.key, step_key = mx.random.split(self.key)
-            chosen = np.array(choose_tokens(logits, self.params, step_key)).astype(np.int64)
+            step_keys = None
+            if not self.params.greedy:
+                pairs = [mx.random.split(key) for key in self.keys]
+                self.keys, step_keys = [p[0] for p in pairs], [p[1] for p in pairs]
+            chosen = np.array(choose_tokens(logits, self.params, step_keys)).astype(np.int64)
             column = np.where(self.fixed[:, j][None, :], self.sequence[:, :, j], chosen)
             self.sequence[:, :, j] = column
             tokens = column[:, :, None]

@@ -19,7 +19,7 @@ import numpy as np
 from engine.errors import BackendError
 from engine.musicgen.checkpoint import CheckpointFolder
 from engine.musicgen.chroma import ChromaExtractor
-from engine.musicgen.generate import Conditioning, TokenGeneration
+from engine.musicgen.generate import Conditioning, TokenGeneration, row_keys
 from engine.musicgen.model import MusicGen, load_model
 from engine.musicgen.pattern import DelayPattern
 from engine.musicgen.sampling import SamplingParams
@@ -69,15 +69,15 @@ class WindowedGeneration:
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         done = 0
-        key = mx.random.key(self.params.seed)
+        keys = row_keys(self.params.seed, self.cond.batch_size)
         for kept, step in self.plan:
             start = self.codes.shape[2] - kept
             window = self.cond.with_prompt(self.codes[:, :, start:] if kept else None, self._chroma_from(start))
-            gen = TokenGeneration(self.pipe.model, window, self.params, step, self.pipe.pattern, key=key)
+            gen = TokenGeneration(self.pipe.model, window, self.params, step, self.pipe.pattern, keys=keys)
             for _ in gen:
                 done += 1
                 yield done, self.total_steps
-            key = gen.key
+            keys = gen.keys
             self.codes = np.concatenate([self.codes, gen.codes[:, :, kept:]], axis=2)
 
 

@@ -79,10 +79,13 @@ def apply_top_p(logits: mx.array, p: float) -> mx.array:
     return mx.where(remove, -mx.inf, logits)
 
 
-def choose_tokens(logits: mx.array, params: SamplingParams, key: mx.array | None) -> mx.array:
-    """``logits [..., V]`` -> token ids ``[...]``."""
+def choose_tokens(logits: mx.array, params: SamplingParams, keys: list[mx.array] | None) -> mx.array:
+    """``logits [B, ..., V]`` -> token ids ``[B, ...]``; row ``b`` draws from ``keys[b]`` alone.
+
+    One key per batch row makes a row's tokens independent of what else is in the batch.
+    """
     if params.greedy:
         return mx.argmax(logits, axis=-1)
     logits = logits.astype(mx.float32) / params.temperature
     logits = apply_top_p(apply_top_k(logits, params.top_k), params.top_p)
-    return mx.random.categorical(logits, axis=-1, key=key)
+    return mx.stack([mx.random.categorical(logits[b], axis=-1, key=keys[b]) for b in range(logits.shape[0])])
