@@ -58,10 +58,9 @@ def generate_with_config(session: Session, config: ResolvedConfig, targets: Sequ
                                    context=config.context)
     backend = get_backend(config.engine, **options)
     parts = backend.generate(request, progress=progress, cancel=cancel)
-    parts, report = apply_postprocess(parts, session.sample_rate, config.postprocess)
+    parts, extra = finish_parts(session, chosen, parts, config, config.engine)
     return studio.apply_results(session, chosen, parts, config.engine, config.seed, config.prompt,
-                                extra_params={"engine": config.engine, **params, "postprocess": report,
-                                              TAKE_PARAM_KEY: config.to_dict()})
+                                extra_params=extra)
 
 
 # --- regenerating one part of a preset session --------------------------------------------------
@@ -112,3 +111,43 @@ def regenerate_tracks(session: Session, targets: Sequence[Track], *, seed: int, 
     if report:
         extra["postprocess"] = report
     return studio.apply_results(session, list(targets), parts, engine, seed, request.prompt, extra_params=extra)
+
+
+# --- the window's split generation (request on the UI thread, takes applied when it returns) ---
+def session_for_config(current: Session | None, config: ResolvedConfig) -> tuple[Session, MusicalContext, bool]:
+    """(session, context for the request, whether the session is new) for a preset generation.
+
+    A fresh piece (no session, or no takes yet) starts from the configuration. With takes and
+    nothing locked, the session takes the configuration's context (an undoable change). With
+    a locked track the session keeps its tempo, key and length so the new parts fit it.
+    """
+    if current is None or not any(t.takes for t in current.tracks):
+        return new_session_from_config(config, sample_rate=current.sample_rate if current else DEFAULT_SAMPLE_RATE,
+                                       name=current.name if current and current.name != "Untitled" else None), \
+            config.context, True
+    if not any(t.locked for t in current.tracks):
+        current.prompt = config.prompt
+        current.context = config.session_context()
+        return current, config.context, False
+    return current, MusicalContext.from_dict(current.context), False
+
+
+def finish_parts(session: Session, targets: Sequence[Track], parts: Sequence[GeneratedPart],
+                 config: ResolvedConfig | None, engine: str) -> tuple[list[GeneratedPart], dict[str, Any]]:
+    """Post-process returned parts and say what to store with their takes.
+
+    With a configuration whose context the session uses, its settings apply; otherwise (a
+    single-track regenerate, or a session pinned by a locked track) the parts are treated
+    like the takes beside them.
+    """
+    extra: dict[str, Any] = {"engine": engine}
+    if config is not None and session.context == config.session_context():
+        out, report = apply_postprocess(parts, session.sample_rate, config.postprocess)
+        extra.update(config.generation_params)
+        extra.update(postprocess=report)
+        extra[TAKE_PARAM_KEY] = config.to_dict()
+        return out, extra
+    out, report = postprocess_like_siblings(parts, session, targets)
+    if report:
+        extra["postprocess"] = report
+    return out, extra

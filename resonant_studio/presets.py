@@ -145,6 +145,39 @@ def save_user_preset(kind: str, name: str, data: dict[str, Any], user_dir: Path 
     return path
 
 
+def style_preset_from(context: dict[str, Any], user_prompt: str, base: Preset | None = None,
+                      generation: dict[str, Any] | None = None, duration: float | None = None) -> dict[str, Any]:
+    """A style preset that recreates a session's sound: its tempo, key, instruments and moods,
+    the base style's tags plus the user's own words. Plain data for ``save_user_preset``."""
+    from engine.theory import pitch_name
+
+    tempo = round(float(context.get("tempo", 120.0)), 3)
+    tags = list(base.data.get("tags", [])) if base is not None else []
+    words = " ".join(user_prompt.split())
+    if words and words not in tags:
+        tags.append(words)
+    data: dict[str, Any] = {
+        "description": f"Saved from \"{words}\"" if words else "Saved from a session",
+        "tags": tags or ["instrumental"],
+        "tempo": [tempo, tempo],
+        "keys": [f"{pitch_name(int(context.get('tonic', 0)))} {context.get('mode', 'major')}"],
+    }
+    instruments = context.get("instruments") or {}
+    if isinstance(instruments, (list, tuple)):
+        instruments = dict(instruments)
+    if instruments:
+        data["instruments"] = {str(k): str(v) for k, v in instruments.items()}
+    if context.get("moods"):
+        data["moods"] = [str(m) for m in context["moods"]]
+    if context.get("energy") is not None:
+        data["energy"] = round(float(context["energy"]), 3)
+    if generation:
+        data["generation"] = {k: generation[k] for k in ("top_k", "top_p", "temperature", "cfg_coef") if k in generation}
+    if duration:
+        data["duration"] = round(float(duration), 3)
+    return data
+
+
 def describe_problems(problems: Iterable[str]) -> list[str]:
     """The problems as lines a person reads, each saying it was skipped."""
     return [f"skipped a user preset: {p}" for p in problems]
