@@ -21,6 +21,7 @@ from resonant_studio.exporter import has_notes, run_export
 from resonant_studio.menus import build_menus
 from resonant_studio.notifier import Message, Notifier
 from resonant_studio.playback import Player
+from resonant_studio.preset_window import PresetControls
 from resonant_studio.project_files import ProjectFiles
 from resonant_studio.session_controller import USER_ERRORS, PlayerFactory, SessionController
 from resonant_studio.settings import Settings
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
 
         self.actions = build_menus(self)
         self._connect()
+        self.presets = PresetControls(self)  # style/role/quality pickers in the prompt bar
         self._on_session_changed(None)
         self._show_audio_state()
         self.playhead_timer = QTimer(self)
@@ -133,7 +135,12 @@ class MainWindow(QMainWindow):
     # --- generation -------------------------------------------------------------------------------
     def generate(self) -> None:
         bar = self.prompt_bar
-        self.controller.generate(bar.prompt(), engine=bar.engine(), bars=bar.bars(), seed=bar.seed())
+        try:  # a chosen style/role/quality preset resolves here; None leaves the plain path
+            config = self.presets.resolve(bar.prompt(), bar.seed(), bar.bars())
+        except USER_ERRORS as exc:
+            self.notifier.error(str(exc))
+            return
+        self.controller.generate(bar.prompt(), engine=bar.engine(), bars=bar.bars(), seed=bar.seed(), config=config)
 
     def regenerate(self, track: Track) -> None:
         self.controller.regenerate(track, engine=self.prompt_bar.engine())
