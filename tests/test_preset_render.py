@@ -106,3 +106,22 @@ def test_regenerating_a_part_keeps_the_role_length_loop_and_level(tmp_path, caps
     seam = float(np.abs(new.audio[0].astype(np.float64) - new.audio[-1]).max())
     steps = np.abs(np.diff(new.audio.astype(np.float64), axis=0)).max(axis=1)
     assert seam <= np.percentile(steps, 99.9)
+
+
+def test_a_musicgen_tier_renders_through_its_model_folder(tmp_path, monkeypatch):
+    """The preview tier with a tiny random MusicGen in the models folder (the test fixture)."""
+    import shutil
+    from pathlib import Path
+
+    models = tmp_path / "models"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "musicgen-tiny", models / "musicgen-small")
+    monkeypatch.setenv("RESONANT_MODELS_DIR", str(models))
+    config = resolve(load_presets(), user_prompt="rain", style="lofi_hip_hop", role="ui_sfx", quality="preview",
+                     seed=3)
+    assert config.engine == "musicgen" and config.model == "musicgen-small"
+    session = new_session_from_config(config)
+    takes = generate_with_config(session, config)
+    assert all(t.backend == "musicgen" and t.num_samples == session.num_samples for t in takes)
+    assert session.duration == pytest.approx(1.0)
+    assert takes[0].params["temperature"] == config.values["temperature"]
+    assert takes[0].params[TAKE_PARAM_KEY]["quality"] == "preview"
