@@ -89,8 +89,12 @@ def read_preset_file(path: Path, *, builtin: bool = False) -> Preset:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        where = ""
+        if mark is not None:
+            lines = text.splitlines()
+            line = lines[mark.line].strip() if mark.line < len(lines) else ""
+            where = f" at line {mark.line + 1}" + (f" ({line[:60]!r})" if line else "")
         problem = getattr(exc, "problem", None) or "unreadable"
         raise PresetError(f"{path}: is not valid YAML{where} ({problem})") from None
     checked = validate_preset(data, str(path))
@@ -180,4 +184,4 @@ def style_preset_from(context: dict[str, Any], user_prompt: str, base: Preset | 
 
 def describe_problems(problems: Iterable[str]) -> list[str]:
     """The problems as lines a person reads, each saying it was skipped."""
-    return [f"skipped a user preset: {p}" for p in problems]
+    return [f"skipped a user preset: {p.rstrip('.')}." for p in problems]

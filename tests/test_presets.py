@@ -275,3 +275,26 @@ def test_presets_list_json(capsys: pytest.CaptureFixture, monkeypatch: pytest.Mo
     assert tiers["sketch"] == "ready" and tiers["preview"] == "model missing"
     assert data["problems"] == [] and data["user_dir"] == str(user_preset_dir())
     assert os.fspath(user_preset_dir()).startswith(os.environ["RESONANT_CONFIG_DIR"])
+
+
+# --- context text -------------------------------------------------------------------------------
+def test_text_context_reads_topic_and_mood_deterministically():
+    from engine.text_context import read_text_context
+
+    text = ("Warning: the server failed at midnight. The outage spread to the database server and "
+            "engineers feared the error would return. The server is back now.")
+    first = read_text_context(text)
+    assert first == read_text_context(text)
+    assert first.topic[0] == "server"
+    assert first.moods[0] == "tense"
+    assert first.prompt().startswith("tense")
+    happy = read_text_context("Congratulations! We celebrate a great win for the whole team today.")
+    assert happy.moods[0] == "happy"
+
+
+def test_text_context_without_words_is_one_sentence():
+    from engine.errors import PromptError
+    from engine.text_context import read_text_context
+
+    with pytest.raises(PromptError, match="no words"):
+        read_text_context("1234 5678 ...")
