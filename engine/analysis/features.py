@@ -60,7 +60,7 @@ def measure(y: np.ndarray, sample_rate: int) -> Features:
     seconds = len(y) / sample_rate
     rms_all = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
     silent = rms_all < SILENCE_RMS
-    min_len = max(N_FFT * 4, int(1.5 * sample_rate))  # CQT octaves need ~1 s of signal
+    min_len = max(N_FFT * 4, int(3.0 * sample_rate))  # the CQT's lowest octaves need seconds of signal
     if len(y) < min_len:
         y = np.pad(y, (0, min_len - len(y)))
 
