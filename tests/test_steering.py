@@ -1,0 +1,81 @@
+"""'Use as reference': the session context follows the reference's tempo, key and energy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.analysis import ReferenceAnalysis, analyze_audio
+from engine.context import MusicalContext
+from engine.theory import Chord
+from resonant_studio import studio
+from resonant_studio.errors import AppError
+from resonant_studio.steering import apply_reference, fit_tempo, steer
+from synth_music import render
+
+SR = 22050
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return analyze_audio(render(96, 2, "minor", seconds=10, sr=SR, timbre="organ"), SR, path="/refs/ballad.wav")
+
+
+def test_steer_changes_tempo_key_energy_tags_and_prompt(reference) -> None:
+    ctx = MusicalContext(tempo=140, tonic=0, mode="major", chords=(Chord(0, "maj"), Chord(7, "maj"), Chord(9, "min"), Chord(5, "maj")))
+    s = steer(ctx.to_dict(), "synthwave for night driving", reference, tags=("Ballad",))
+    new = MusicalContext.from_dict(s.context)  # still a valid context
+    assert new.tempo == pytest.approx(96, rel=0.02)
+    assert (new.tonic, new.mode) == (2, "minor")
+    assert new.energy == pytest.approx(reference.energy, abs=1e-3)
+    # I V vi IV in C major -> i v VI iv in D minor: same degrees, the new key's chords.
+    assert [c.name for c in new.chords] == ["Dm", "Am", "A#", "Gm"]
+    assert "ballad" in new.tags and "minor" in new.tags
+    assert s.prompt.startswith("synthwave for night driving, ") and "ballad" in s.prompt
+    assert any(c.startswith("tempo 140 -> ") for c in s.changes) and any("key C major -> D minor" in c for c in s.changes)
+    assert isinstance(s.reference, ReferenceAnalysis) and s.reference.path == "/refs/ballad.wav"
+
+
+def test_same_mode_transposes_chords_and_words_are_not_repeated(reference) -> None:
+    ctx = MusicalContext(tonic=9, mode="minor", chords=(Chord(9, "min7"), Chord(4, "dom7"))).to_dict()
+    s = steer(ctx, "minor and slow", reference)
+    assert [Chord.from_dict(c).name for c in s.context["chords"]] == ["Dm7", "A7"]
+    assert s.prompt.count("minor") == 1
+
+
+def test_fit_tempo_folds_into_the_context_range() -> None:
+    assert fit_tempo(400.0) == 200.0 and fit_tempo(20.0) == 40.0 and fit_tempo(123.456) == 123.46
+
+
+def test_apply_reference_is_one_undo_step_and_reaches_the_request(reference) -> None:
+    session = studio.new_session("upbeat house in C major at 124 bpm", bars=4)
+    before = session.context
+    steering = apply_reference(session, reference, continue_audio=True)
+    assert session.tempo == pytest.approx(reference.tempo, rel=1e-3) and session.key_name == "D minor"
+    request = studio.build_request(session, list(session.tracks), seed=1, reference=steering.reference)
+    assert request.context.tonic == 2 and request.context.tempo == pytest.approx(reference.tempo, rel=1e-3)
+    assert request.reference.continue_audio and request.reference.chroma.shape[1] == 12
+    audio = request.reference.chroma  # read-only steering data
+    assert not audio.flags.writeable
+    session.history.undo()
+    assert session.context == before
+
+
+def test_a_reference_without_tempo_or_key_is_refused() -> None:
+    silent = analyze_audio(np.zeros((SR * 4, 2), dtype=np.float32), SR, path="/refs/silence.wav")
+    session = studio.new_session("ambient", bars=2)
+    with pytest.raises(AppError, match="neither a tempo nor a key"):
+        apply_reference(session, silent)
+
+
+def test_reference_loads_its_audio_for_an_audio_prompt(tmp_path) -> None:
+    import soundfile as sf
+
+    path = tmp_path / "ref.wav"
+    sf.write(str(path), render(120, 0, "major", seconds=6, sr=44100), 44100)
+    from engine.analysis import analyze_file
+
+    ref = analyze_file(path).reference(continue_audio=True)
+    audio = ref.load_audio(32000, max_seconds=2.0)
+    assert audio.shape == (64000, 1) and audio.dtype == np.float32
+    assert np.abs(audio).max() > 0.1
