@@ -20,7 +20,7 @@ with it can be rendered again bit for bit; ``to_dict()`` is stored with every ta
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -30,109 +30,12 @@ from engine.text_context import TextContext
 from engine.theory import pitch_name
 from resonant_studio.errors import AppError
 from resonant_studio.model_catalog import missing_model_message, model_folder, model_present
+from resonant_studio.preset_layers import (DEFAULT_QUALITY, DEFAULTS, EXPLICIT_KEYS, Layer, compose_prompt, flatten,
+                                           layer_value, merge, prompt_values)
 from resonant_studio.preset_schema import GENERATION_KEYS, parse_key
-from resonant_studio.presets import Preset, PresetLibrary
+from resonant_studio.presets import PresetLibrary
 
-DEFAULT_QUALITY = "sketch"
-DEFAULTS: dict[str, Any] = {
-    "engine": "composer",
-    "model": None,
-    "max_duration": 300.0,
-    "top_k": 250,
-    "top_p": 0.0,
-    "temperature": 1.0,
-    "cfg_coef": 3.0,
-    "duration_mode": "crop",
-    "loop": False,
-    "loop_crossfade": 0.5,
-    "fade_in": 0.0,
-    "fade_out": 0.0,
-    "loudness_lufs": None,
-}
-EXPLICIT_KEYS = ("engine", "tempo", "key", "duration", "bars", "duration_mode", "loudness_lufs",
-                 "prepend", "append") + GENERATION_KEYS
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One source of values: ``name`` as a person reads it, ``values`` as flat keys."""
-
-    name: str
-    values: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "values": dict(self.values)}
-
-
-def flatten(preset: Preset) -> dict[str, Any]:
-    """A preset's settings as the flat keys the layers merge."""
-    d = preset.data
-    out: dict[str, Any] = dict(d.get("generation", {}))
-    for key in ("prepend", "append"):
-        if key in d:
-            out[key] = d[key]
-    if preset.kind == "style":
-        for key in ("tags", "instruments", "keys", "moods", "energy", "duration"):
-            if key in d:
-                out[key] = d[key]
-        if "tempo" in d:
-            out["tempo_range"] = list(d["tempo"])
-    elif preset.kind == "role":
-        if "hint" in d:
-            out["role_hint"] = d["hint"]
-        duration = d.get("duration", {})
-        if "min" in duration or "max" in duration:
-            out["duration_range"] = [duration.get("min"), duration.get("max")]
-        if "default" in duration:
-            out["duration"] = duration["default"]
-        for key in ("duration_mode", "loop", "loop_crossfade", "parts"):
-            if key in d:
-                out[key] = d[key]
-        dynamics = d.get("dynamics", {})
-        for src, dst in (("energy", "energy"), ("loudness_lufs", "loudness_lufs"),
-                         ("fade_in", "fade_in"), ("fade_out", "fade_out")):
-            if src in dynamics:
-                out[dst] = dynamics[src]
-    else:
-        for key in ("engine", "model", "max_duration"):
-            if key in d:
-                out[key] = d[key]
-    return out
-
-
-def compose_prompt(tags: list[str], user_prompt: str, role_hint: str, prepend: str = "", append: str = "") -> str:
-    """``{prepend} {style tags}. {user prompt}. {role hint} {append}``, empty pieces left out."""
-    pieces = [prepend, ", ".join(tags), user_prompt, role_hint, append]
-    return ". ".join(p.strip().rstrip(".").strip() for p in pieces if p and p.strip().rstrip("."))
-
-
-def prompt_values(user_prompt: str) -> dict[str, Any]:
-    """What the user's own words state outright: tempo, key, length, instruments."""
-    from engine.part_hints import instrument_hints
-    from engine.prompt import read_bars, read_key, read_seconds, read_tempo
-
-    low = " ".join(user_prompt.lower().split())
-    out: dict[str, Any] = {}
-    if not low:
-        return out
-    tempo = read_tempo(low)
-    if tempo is not None:
-        out["tempo"] = tempo
-    key = read_key(" ".join(user_prompt.split()))
-    if key.tonic is not None and key.mode is not None:
-        out["key"] = f"{pitch_name(key.tonic)} {key.mode}"
-    elif key.mode is not None:
-        out["mode"] = key.mode
-    bars = read_bars(low)
-    seconds = read_seconds(low)
-    if bars is not None:
-        out["bars"] = bars
-    elif seconds is not None:
-        out["duration"] = seconds
-    hints = instrument_hints(low)
-    if hints:
-        out["instruments"] = dict(hints)
-    return out
+__all__ = ["DEFAULT_QUALITY", "DEFAULTS", "Layer", "ResolvedConfig", "compose_prompt", "flatten", "resolve"]
 
 
 @dataclass
@@ -217,31 +120,6 @@ class ResolvedConfig:
         return explain(self)
 
 
-def _merge(layers: list[Layer]) -> tuple[dict[str, Any], dict[str, str]]:
-    values: dict[str, Any] = {}
-    origin: dict[str, str] = {}
-    for layer in layers:
-        for key, value in layer.values.items():
-            if key == "instruments":
-                merged = dict(values.get("instruments", {}))
-                merged.update(value)
-                values["instruments"] = merged
-                for role in value:
-                    origin[f"instruments.{role}"] = layer.name
-                origin["instruments"] = layer.name
-            else:
-                values[key] = value
-                origin[key] = layer.name
-    return values, origin
-
-
-def _layer_value(layers: list[Layer], prefix: str, key: str) -> Any:
-    for layer in layers:
-        if layer.name.startswith(prefix) and key in layer.values:
-            return layer.values[key]
-    return None
-
-
 def resolve(library: PresetLibrary, *, user_prompt: str = "", style: str | None = None,
             role: str | None = None, quality: str | None = None, seed: int = 0,
             explicit: Mapping[str, Any] | None = None, text_context: TextContext | None = None) -> ResolvedConfig:
@@ -266,7 +144,7 @@ def resolve(library: PresetLibrary, *, user_prompt: str = "", style: str | None 
         layers.append(Layer("your prompt", from_prompt))
     if explicit:
         layers.append(Layer("your settings", explicit))
-    values, origin = _merge(layers)
+    values, origin = merge(layers)
     notes: list[str] = []
 
     prompt = compose_prompt(values.get("tags", []), user_prompt, values.get("role_hint", ""),
@@ -391,7 +269,7 @@ def _choose_length(values: dict, origin: dict, layers: list[Layer], bar_seconds:
             low = rng[0] if rng[0] is not None else 0.0
             high = rng[1] if rng[1] is not None else math.inf
             if not low <= duration <= high:
-                role_default = _layer_value(layers, "role ", "duration")
+                role_default = layer_value(layers, "role ", "duration")
                 fixed = role_default if role_default is not None else min(max(duration, low), high)
                 notes.append(f"duration {duration:g} s from the {origin['duration']} is outside the "
                              f"{origin['duration_range']} range {low:g}-{high:g} s: used {fixed:g} s")
