@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QLineEdit
 
 from resonant_studio.cli_presets import TIER_ORDER
@@ -41,6 +42,13 @@ class PresetControls(QObject):
                             quality=settings.get(SETTING_KEYS["quality"]) or DEFAULT_QUALITY)
         self.pickers.changed.connect(self._remember)
         self.pickers.save_requested.connect(self.save_as_preset)
+        self.save_action = QAction("Save Style as &Preset…", window)
+        self.save_action.setStatusTip("Save the current session's sound as a style preset of your own")
+        self.save_action.triggered.connect(self.save_as_preset)
+        edit = next((a.menu() for a in window.menuBar().actions() if a.menu() and a.text() == "&Edit"), None)
+        if edit is not None:
+            edit.addSeparator()
+            edit.addAction(self.save_action)
 
     # --- library ------------------------------------------------------------------------------
     def reload(self) -> None:

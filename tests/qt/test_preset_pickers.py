@@ -103,3 +103,8 @@ def test_save_as_preset_writes_a_style_that_recreates_the_session(qtbot, window)
     box = window.presets.pickers.style_box
     assert box.findData("night_drive") >= 0
     assert np.isfinite(s.tempo)
+
+
+def test_edit_menu_offers_save_as_preset(qtbot, window):
+    edit = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
+    assert window.presets.save_action in edit.actions()
