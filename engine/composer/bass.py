@@ -16,7 +16,9 @@ from engine.errors import BackendError
 from engine.theory import Chord, Note, scale_pitch_classes
 
 LOW, HIGH = 28, 52
-_ROOT_TOP = 47  # roots stay at or below B2 so octaves above them still fit under HIGH
+# Roots sit between A1 and B2, around E2: low enough to be a bass, high enough that a note
+# is a clear pitch (a semitone near 55 Hz is only 3 Hz wide) and clear of the kick's body.
+_ROOT_LOW, _ROOT_TOP, _ROOT_CENTRE = 33, 47, 40
 
 PATTERNS = ("kick_follow", "kick_sustain", "offbeat", "octave", "rolling")
 
@@ -24,7 +26,7 @@ PATTERNS = ("kick_follow", "kick_sustain", "offbeat", "octave", "rolling")
 def default_pattern(family: str, energy: float, rng: np.random.Generator) -> str:
     """The bass rhythm a family plays: offbeat or rolling techno, octave house, kick-led elsewhere."""
     if family == "techno":
-        return "rolling" if energy >= 0.75 else "offbeat"
+        return "rolling" if energy >= 0.85 else "offbeat"
     if family == "house":
         return ("offbeat", "octave")[int(rng.integers(2))]
     if family in ("trap", "ambient"):
@@ -82,12 +84,12 @@ def _onsets(pattern: str, kicks: np.ndarray, context: MusicalContext, energy: fl
 def _voice_led_roots(context: MusicalContext) -> list[int]:
     """One MIDI root per bar, each the octave of its chord root nearest the previous one."""
     roots: list[int] = []
-    prev = 36
+    prev = _ROOT_CENTRE
     for bar in range(context.bars):
         pc = context.chord_at_bar(bar).root
-        options = [p for p in range(LOW, _ROOT_TOP + 1) if p % 12 == pc]
+        options = [p for p in range(_ROOT_LOW, _ROOT_TOP + 1) if p % 12 == pc]
         # Stay near the middle of the register so the line cannot drift to an edge.
-        best = min(options, key=lambda p: (abs(p - prev) + 0.5 * abs(p - 36), p))
+        best = min(options, key=lambda p: (abs(p - prev) + 0.5 * abs(p - _ROOT_CENTRE), p))
         roots.append(best)
         prev = best
     return roots
@@ -115,7 +117,9 @@ def write_bass(context: MusicalContext, kicks: np.ndarray, pattern: str, rng: np
     roots = _voice_led_roots(context)
     bpb = context.beats_per_bar
     onsets = _onsets(pattern, np.asarray(kicks, dtype=np.float64), context, context.energy)
-    max_len = {"kick_follow": 2.0, "kick_sustain": 4.0, "offbeat": 0.4, "octave": 0.45, "rolling": 0.2}[pattern]
+    max_len = {"kick_follow": 2.0, "kick_sustain": 4.0, "offbeat": 0.4, "octave": 0.45, "rolling": 0.25}[pattern]
+    # Rolling sixteenths are nearly legato: short gaps would chop the low end into a buzz.
+    gap = 0.03 if pattern == "rolling" else 0.06
     notes: list[Note] = []
     for i, (start, kind) in enumerate(onsets):
         bar = min(int(start // bpb + 1e-9), context.bars - 1)
@@ -128,13 +132,17 @@ def write_bass(context: MusicalContext, kicks: np.ndarray, pattern: str, rng: np
         elif pattern == "octave" and kind == "off":
             pitch = root + 12
         elif not on_bar_line:
+            # Off the bar line, now and then an octave, the chord's fifth or its third (the
+            # third tells minor from major, which roots alone never do).
             r = rng.random()
             if r < 0.12 and root + 12 <= HIGH:
                 pitch = root + 12
             elif r < 0.22:
                 pitch = _chord_tone_above(root, chord, 2)
+            elif r < 0.34:
+                pitch = _chord_tone_above(root, chord, 1)
         nxt = onsets[i + 1][0] if i + 1 < len(onsets) else context.total_beats
-        duration = float(np.clip(nxt - start - 0.06, 0.1, max_len))
+        duration = float(np.clip(nxt - start - gap, 0.1, max_len))
         duration = min(duration, context.total_beats - start)
         velocity = 112 if on_bar_line else (100 if kind == "kick" else 88)
         velocity = int(np.clip(velocity + rng.integers(-6, 7), 40, 127))

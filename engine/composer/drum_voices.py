@@ -3,8 +3,10 @@
 Each hit is computed once per (drum, sample rate, kit, tuning) and reused for every note of
 that drum, scaled by velocity: a drum part is then a few hundred slice additions. Noise comes
 from a generator seeded by the drum's pitch, so every hit of a drum is the same waveform on
-every machine. The kick's body is tuned to the key's tonic (a common production habit), which
-also keeps the low end inside the key.
+every machine. Every pitched part of the kit (kick body, snare shell, toms, rim) is tuned to the
+key's tonic and fifth, a common production habit that also keeps the drums from pulling the
+mix toward another key; the kick is a pure sine sweep, with no distortion partials (a 5th
+harmonic would sound the tonic's major third).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import numpy as np
 
 KITS = ("kit", "808_kit")
 
-_TOM_HZ = {41: 90.0, 43: 105.0, 45: 120.0, 47: 140.0, 48: 165.0, 50: 190.0}
+# Toms sit on the tonic, its fifth and its octave above the kick (no third: they fit major
+# and minor keys alike).
+_TOM_SEMITONES = {41: 12, 43: 19, 45: 12, 47: 19, 48: 24, 50: 24}
 PAN = {36: 0.0, 35: 0.0, 37: -0.15, 38: 0.0, 40: 0.0, 39: 0.05, 42: 0.25, 44: 0.25, 46: 0.3,
        49: -0.3, 57: 0.35, 51: 0.3, 41: -0.35, 43: -0.25, 45: -0.15, 47: 0.05, 48: 0.2, 50: 0.35}
 
@@ -48,19 +52,21 @@ def _kick(sr: int, kit: str, tonic_pc: int) -> np.ndarray:
     n = int(sr * (0.9 if long else 0.45))
     t = np.arange(n) / sr
     f = kick_hz(tonic_pc)
-    body = _sweep(t, f, f * 4.0, 0.03 if not long else 0.045)
+    # A fast sweep: the pitch settles on the tonic within ~40 ms, so the kick reads as the
+    # tonic rather than as the notes the sweep passes through.
+    body = _sweep(t, f, f * 3.5, 0.01 if not long else 0.015)
     amp = (1.0 - np.exp(-t / 0.0008)) * np.exp(-t / (0.45 if long else 0.17))
     click = _highpass(_noise(36, n), 1) * np.exp(-t / 0.0025) * 0.25
-    return np.tanh(1.6 * (body * amp + click)) / np.tanh(1.6)
+    return body * amp + click
 
 
-def _snare(sr: int) -> np.ndarray:
+def _snare(sr: int, tonic_pc: int) -> np.ndarray:
     n = int(sr * 0.3)
     t = np.arange(n) / sr
-    tone = (np.sin(2 * np.pi * 185 * t) + 0.5 * np.sin(2 * np.pi * 330 * t)) * np.exp(-t / 0.05)
+    f = kick_hz(tonic_pc) * 4.0  # the tonic two octaves above the kick: 165-311 Hz
+    tone = (np.sin(2 * np.pi * f * t) + 0.5 * np.sin(2 * np.pi * 1.5 * f * t)) * np.exp(-t / 0.05)
     noise = _highpass(_noise(38, n), 1) * np.exp(-t / 0.11)
     return 0.55 * tone + 0.8 * noise
-
 
 def _clap(sr: int) -> np.ndarray:
     n = int(sr * 0.35)
@@ -77,24 +83,22 @@ def _clap(sr: int) -> np.ndarray:
 def _hat(sr: int, pitch: int, decay: float, length: float) -> np.ndarray:
     n = int(sr * length)
     t = np.arange(n) / sr
-    noise = _highpass(_noise(pitch, n), 2)
-    # A few inharmonic square partials, as analogue hats do, for a metallic edge.
-    metal = sum(np.sign(np.sin(2 * np.pi * f * t)) for f in (3180.0, 4370.0, 5230.0, 6810.0)) / 4.0
-    return (0.8 * noise + 0.25 * _highpass(metal, 1)) * np.exp(-t / decay)
+    return _highpass(_noise(pitch, n), 2) * np.exp(-t / decay)
 
 
-def _tom(sr: int, pitch: int) -> np.ndarray:
+def _tom(sr: int, pitch: int, tonic_pc: int) -> np.ndarray:
     n = int(sr * 0.4)
     t = np.arange(n) / sr
-    f = _TOM_HZ[pitch]
+    f = kick_hz(tonic_pc) * 2.0 ** (_TOM_SEMITONES[pitch] / 12.0)
     body = _sweep(t, f, f * 1.6, 0.05) * np.exp(-t / 0.18)
     return body + 0.15 * _highpass(_noise(pitch, n), 1) * np.exp(-t / 0.03)
 
 
-def _rim(sr: int) -> np.ndarray:
+def _rim(sr: int, tonic_pc: int) -> np.ndarray:
     n = int(sr * 0.08)
     t = np.arange(n) / sr
-    tone = (np.sin(2 * np.pi * 1700 * t) + 0.6 * np.sin(2 * np.pi * 820 * t)) * np.exp(-t / 0.012)
+    f = kick_hz(tonic_pc) * 16.0  # the tonic four octaves up: 659-1245 Hz
+    tone = (np.sin(2 * np.pi * f * t) + 0.6 * np.sin(2 * np.pi * 1.5 * f * t)) * np.exp(-t / 0.012)
     return tone + 0.3 * _highpass(_noise(37, n), 1) * np.exp(-t / 0.004)
 
 
@@ -105,7 +109,7 @@ def drum_hit(pitch: int, sample_rate: int, kit: str = "kit", tonic_pc: int = 9) 
     if pitch in (35, 36):
         wave = _kick(sr, kit, tonic_pc)
     elif pitch in (38, 40):
-        wave = _snare(sr)
+        wave = _snare(sr, tonic_pc)
     elif pitch == 39:
         wave = _clap(sr)
     elif pitch in (42, 44):
@@ -116,10 +120,10 @@ def drum_hit(pitch: int, sample_rate: int, kit: str = "kit", tonic_pc: int = 9) 
         wave = _hat(sr, pitch, 0.55, 2.0)
     elif pitch == 51:
         wave = _hat(sr, pitch, 0.3, 1.0) * 0.7
-    elif pitch in _TOM_HZ:
-        wave = _tom(sr, pitch)
+    elif pitch in _TOM_SEMITONES:
+        wave = _tom(sr, pitch, tonic_pc)
     else:
-        wave = _rim(sr)
+        wave = _rim(sr, tonic_pc)
     wave = wave / (np.abs(wave).max() + 1e-12)
     # Fade the last millisecond so truncated tails end without a click.
     fade = min(len(wave), max(1, sr // 1000))

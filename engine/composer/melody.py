@@ -78,7 +78,9 @@ def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | 
     if form not in FORMS:
         raise BackendError(f"the composer has no melody form {form!r}: choose one of {', '.join(FORMS)}")
     ladder = _ladder(context)
-    scale = set(scale_pitch_classes(context.tonic, context.mode))
+    scale_list = scale_pitch_classes(context.tonic, context.mode)
+    scale = set(scale_list)
+    tonic_triad = {scale_list[0], scale_list[2], scale_list[4]}
     phrase_bars = 2 if context.bars >= 2 else 1
     length = phrase_bars * context.beats_per_bar
     shapes: dict[str, tuple[list[tuple[float, float]], np.ndarray]] = {}
@@ -103,11 +105,17 @@ def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | 
             index = int(np.clip(index + step, 0, len(ladder) - 1))
             chord = set(_chord_pcs(context, start)) & scale or scale
             last = i == len(rhythm) - 1
-            strong = _is_strong(offset % context.beats_per_bar, context)
-            if last and k % 2 == 1 and (not strong or context.tonic in chord):
+            in_bar = offset % context.beats_per_bar
+            strong = _is_strong(in_bar, context)
+            # Strong beats and phrase ends land on chord tones, and among those on the key's
+            # own triad where the chord shares it; downbeats and every second phrase end go
+            # to the tonic itself where the chord holds it: the melody keeps pointing home.
+            home_tones = chord & tonic_triad or chord
+            to_tonic = (in_bar == 0 or (last and k % 2 == 1)) and context.tonic in chord
+            if to_tonic or (last and k % 2 == 1 and not strong):
                 index = _nearest_index(ladder, index, {context.tonic})
             elif last or strong:
-                index = _nearest_index(ladder, index, chord)
+                index = _nearest_index(ladder, index, home_tones)
             dur = min(dur, context.total_beats - start)
             vel = 100 if _is_strong(offset % context.beats_per_bar, context) else 86
             vel = int(np.clip(vel + rng.integers(-6, 7), 40, 127))

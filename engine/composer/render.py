@@ -115,7 +115,7 @@ def fit_peak(audio: np.ndarray, peak: float) -> np.ndarray:
 # Peak level per role. The four main roles' peaks add up to less than 1, so their plain sum
 # cannot clip even where the peaks coincide; the kick and bass lead, for a clear pulse and a
 # clear tonal centre.
-ROLE_PEAK = {"drums": 0.31, "bass": 0.28, "harmony": 0.185, "melody": 0.2, "other": 0.15}
+ROLE_PEAK = {"drums": 0.3, "bass": 0.26, "harmony": 0.24, "melody": 0.18, "other": 0.15}
 
 
 def fit_level_for(role: str, audio: np.ndarray) -> np.ndarray:

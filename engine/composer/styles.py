@@ -14,7 +14,7 @@ FAMILIES = ("techno", "house", "hiphop", "lofi", "trap", "dnb", "rock", "ambient
 # Checked in order: the first family with a matching keyword wins ("lofi hip hop" -> lofi).
 _FAMILY_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("lofi", ("lofi", "lo-fi", "lo fi", "chillhop")),
-    ("trap", ("trap", "drill", "phonk")),
+    ("trap", ("trap", "drill", "phonk", "dubstep", "riddim")),
     ("dnb", ("dnb", "drum and bass", "drum & bass", "drum n bass", "jungle", "breakbeat", "liquid")),
     ("techno", ("techno", "minimal", "industrial", "acid", "hard")),
     ("house", ("house", "disco", "edm", "dance", "trance", "garage", "electro", "club")),
@@ -45,7 +45,7 @@ VOICES: dict[str, tuple[str, ...]] = {
 _HINT_KEYWORDS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "drums": (
         ("808_kit", ("808", "trap")),
-        ("kit", ("kit", "drum", "acoustic", "909", "break")),
+        ("kit", ("kit", "drum", "acoustic", "909", "break", "boom bap", "2-step")),
     ),
     "bass": (
         ("808", ("808",)),
@@ -61,7 +61,7 @@ _HINT_KEYWORDS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("piano", ("piano", "grand")),
         ("organ", ("organ", "hammond")),
         ("pluck", ("pluck", "guitar", "harp", "stab")),
-        ("pad", ("pad", "synth", "warm", "lush", "atmos")),
+        ("pad", ("pad", "supersaw", "synth", "warm", "lush", "atmos")),
     ),
     "melody": (
         ("bell", ("bell", "glock", "celesta", "music box", "vibra", "marimba", "mallet")),

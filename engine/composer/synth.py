@@ -5,6 +5,12 @@ included: mono ``[M]`` or stereo ``[M, 2]`` float32. Oscillators read precompute
 tables that hold only the harmonics below Nyquist for the note, so high notes do not alias;
 a "filter sweep" is a crossfade from a bright table to a dark one, which costs one lookup
 per table instead of a recursive filter run sample by sample.
+
+The saw and square tables keep only the partials that sound an octave, fifth or ninth of the
+note (1, 2, 3, 4, 6, 8, 9, 12, 16, ...). The others (the 5th partial is the note's major
+third, the 7th a flat seventh) give every chord tone a third of its own, which blurs the key a
+mix is heard in: a bass A with a loud C# partial pulls an A minor piece toward A major. What
+remains still sounds like a bright analogue wave, close to an organ's drawbars.
 """
 
 from __future__ import annotations
@@ -22,21 +28,29 @@ def midi_hz(pitch: float) -> float:
     return 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
 
 
+def _consonant(k: np.ndarray) -> np.ndarray:
+    """Partials a power of two times 1, 3 or 9: octaves, fifths and ninths of the fundamental."""
+    odd = k.copy()
+    while np.any(odd % 2 == 0):
+        odd = np.where(odd % 2 == 0, odd // 2, odd)
+    return np.isin(odd, (1, 3, 9))
+
+
 @lru_cache(maxsize=256)
 def wavetable(shape: str, harmonics: int) -> np.ndarray:
     """One cycle of ``shape`` built from its first ``harmonics`` partials, peak 1 (float32)."""
     k = np.arange(1, max(1, harmonics) + 1)
     if shape == "saw":
-        amps = 1.0 / k
+        amps = np.where(_consonant(k), 1.0 / k, 0.0)
     elif shape == "square":
-        amps = np.where(k % 2 == 1, 1.0 / k, 0.0)
+        amps = np.where((k % 2 == 1) & _consonant(k), 1.0 / k, 0.0)
     elif shape == "triangle":
         amps = np.where(k % 2 == 1, (-1.0) ** ((k - 1) // 2) / k**2, 0.0)
     elif shape == "organ":
         drawbars = {1: 1.0, 2: 0.75, 3: 0.55, 4: 0.4, 6: 0.25, 8: 0.2}
         amps = np.array([drawbars.get(int(i), 0.0) for i in k])
     elif shape == "piano":
-        amps = 1.0 / k**1.4
+        amps = np.where(_consonant(k), 1.0 / k**1.4, 0.0)
     else:
         raise ValueError(f"unknown wavetable shape {shape!r}")
     spectrum = np.zeros(TABLE_SIZE // 2 + 1, dtype=np.complex128)
@@ -126,7 +140,7 @@ def bass_808(pitch: int, n: int, sr: int) -> np.ndarray:
     env = adsr(n, sr, 0.002, 0.7, 0.35, 0.06)
     hz = midi_hz(pitch)
     t = np.arange(len(env), dtype=np.float64) / sr
-    tau = 0.02
+    tau = 0.008
     body = np.sin(2 * np.pi * (hz * t + 0.6 * hz * tau * (1.0 - np.exp(-t / tau))))
     return (np.tanh(2.0 * body) / np.tanh(2.0)).astype(np.float32) * env
 
