@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -183,6 +185,36 @@ def test_kick_led_bass_follows_the_locked_kicks_not_its_own_seed(as_audio):
     assert min(hits) >= 0.8, hits
 
 
+def test_bass_follows_kicks_played_off_the_grid_in_imported_audio():
+    ctx = make_context("hip hop", tempo=90, bars=4)
+    rng = np.random.default_rng(3)
+    spb = 60.0 / ctx.tempo
+    grid = np.array([0.0, 1.75, 2.5])  # boom-bap kicks in each bar, in beats
+    kicks_s = np.concatenate([(bar * 4 + grid) * spb for bar in range(ctx.bars)])
+    kicks_s = kicks_s + rng.uniform(-0.03, 0.03, kicks_s.size) * (kicks_s > 0)  # a human drummer
+    audio = np.zeros((ctx.num_samples(SR), 2), dtype=np.float32)
+    hit = drum_hit(36, SR)
+    for t in kicks_s:
+        s = int(round(t * SR))
+        m = min(len(hit), len(audio) - s)
+        audio[s: s + m] += 0.4 * hit[:m, None]
+    bass = generate(ctx, ("bass",), seed=1, locked=(LockedPart("Loop", "drums", audio, None),))[0]
+    assert bass.params["kick_source"] == "locked drum audio"
+    note_s = np.array([n.start * spb for n in bass.notes])
+    assert near_any(kicks_s, note_s, tol=0.020).all()
+    # Kicks well off the sixteenth grid keep their own time: the bass lands with them.
+    sixteenth = spb / 4
+    off_grid = np.abs(kicks_s / sixteenth - np.round(kicks_s / sixteenth)) * sixteenth > 0.016
+    assert off_grid.sum() >= 3
+    assert near_any(kicks_s[off_grid], note_s, tol=0.005).all()
+
+
+def test_params_are_plain_json_data():
+    ctx = make_context(bars=2)
+    for part in generate(ctx, ROLES + ("other",), seed=2):
+        assert json.loads(json.dumps(part.params)) == part.params
+
+
 def test_bass_generated_with_drums_uses_those_drums():
     ctx = make_context("hip hop", tempo=90, bars=4)
     drums, bass_part = generate(ctx, ("bass", "drums"), seed=9)[::-1]
@@ -212,14 +244,27 @@ def test_onset_detector_finds_kicks_within_five_ms():
 @pytest.mark.parametrize("tonic,mode", [(9, "minor"), (2, "major"), (7, "dorian"), (4, "phrygian")])
 def test_bass_and_melody_stay_in_scale_and_register(tonic, mode):
     scale = set(scale_pitch_classes(tonic, mode))
-    for seed in range(6):
-        ctx = make_context(("techno", "lofi", "trap")[seed % 3], tonic=tonic, mode=mode, degrees=(1, 4, 5, 1), bars=8)
+    genres = ("techno", "lofi", "trap", "house", "hip hop", "rock", "house", "ambient")
+    for seed, genre in enumerate(genres):
+        ctx = make_context(genre, tonic=tonic, mode=mode, degrees=(1, 4, 5, 1), bars=8)
         bass, melody, other = generate(ctx, ("bass", "melody", "other"), seed=seed)
         assert {n.pitch % 12 for n in bass.notes} <= scale
         assert {n.pitch % 12 for n in melody.notes} <= scale
         assert {n.pitch % 12 for n in other.notes} <= scale
         assert all(28 <= n.pitch <= 52 for n in bass.notes)
         assert all(60 <= n.pitch <= 84 for n in melody.notes)
+
+
+@pytest.mark.parametrize("pattern", ["kick_follow", "kick_sustain", "offbeat", "octave", "rolling"])
+def test_every_bass_pattern_stays_in_register_and_scale_on_the_sixteenth_grid(pattern):
+    for tonic in range(12):  # every key: the register must hold whatever the roots are
+        ctx = make_context("house", tonic=tonic, degrees=(1, 4, 5, 6), bars=4)
+        scale = set(scale_pitch_classes(tonic, "minor"))
+        bass = generate(ctx, ("bass",), seed=tonic, params={"bass": {"pattern": pattern}})[0]
+        assert bass.params["pattern"] == pattern
+        assert all(28 <= n.pitch <= 52 for n in bass.notes), [n.pitch for n in bass.notes]
+        assert {n.pitch % 12 for n in bass.notes} <= scale
+        assert all(abs(n.start * 4 - round(n.start * 4)) < 1e-9 for n in bass.notes)
 
 
 def test_melody_puts_chord_tones_on_the_downbeats_and_leaves_rests():

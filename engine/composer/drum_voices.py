@@ -56,7 +56,9 @@ def _kick(sr: int, kit: str, tonic_pc: int) -> np.ndarray:
     # tonic rather than as the notes the sweep passes through.
     body = _sweep(t, f, f * 3.5, 0.01 if not long else 0.015)
     amp = (1.0 - np.exp(-t / 0.0008)) * np.exp(-t / (0.45 if long else 0.17))
-    click = _highpass(_noise(36, n), 1) * np.exp(-t / 0.0025) * 0.25
+    # A broadband click on the attack, as on a 909: it is what makes the kick's onset
+    # stand out across the spectrum, not only in the low band where the body sits.
+    click = _highpass(_noise(36, n), 1) * np.exp(-t / 0.004) * 0.6
     return body * amp + click
 
 
@@ -134,5 +136,5 @@ def drum_hit(pitch: int, sample_rate: int, kit: str = "kit", tonic_pc: int = 9) 
 
 
 # Relative loudness of each drum in the kit, so the kick and backbeat lead.
-LEVEL = {35: 1.0, 36: 1.0, 37: 0.35, 38: 0.7, 40: 0.7, 39: 0.6, 42: 0.28, 44: 0.28, 46: 0.3,
+LEVEL = {35: 1.0, 36: 1.0, 37: 0.35, 38: 0.7, 40: 0.7, 39: 0.5, 42: 0.28, 44: 0.28, 46: 0.3,
          49: 0.35, 57: 0.35, 51: 0.22, 41: 0.6, 43: 0.6, 45: 0.6, 47: 0.6, 48: 0.6, 50: 0.6}

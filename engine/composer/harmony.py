@@ -17,7 +17,7 @@ from engine.errors import BackendError
 from engine.theory import Chord, Note
 
 LOW, HIGH = 52, 79
-RHYTHMS = ("sustain", "stabs", "comp", "waltz", "six_eight")
+RHYTHMS = ("sustain", "stabs", "comp", "strum", "waltz", "six_eight")
 
 # Intervals above the chord root at which the tonic may ring over the chord.
 _PEDAL_INTERVALS = {0, 2, 3, 4, 5, 7, 9, 10}
@@ -78,23 +78,30 @@ def default_rhythm(context: MusicalContext, family: str, voice: str) -> str:
         return "waltz"
     if (num, den) in ((6, 8), (12, 8)):
         return "six_eight"
-    if family in ("house", "techno") or voice == "pluck":
+    if family in ("house", "techno"):
         return "stabs"
+    if voice == "pluck" or family == "rock":
+        return "strum"
     return "comp"
 
 
-# Hits as (beat offset in the bar, length in beats) for 4/4; other meters scale or use their own.
+# Hits as (beat offset in the bar, length in beats) for 4/4; other meters scale or use their
+# own. Every cell keeps a hit on or between each beat, so the harmony reinforces the pulse
+# the drums set instead of suggesting a slower one.
 _COMP_CELLS = (
-    ((0.0, 1.5), (1.5, 1.0), (3.0, 0.9)),
-    ((0.0, 2.5), (2.5, 1.4)),
-    ((0.0, 0.9), (1.0, 0.4), (2.5, 1.4)),
-    ((0.0, 3.5),),
+    ((0.0, 1.4), (1.5, 0.9), (2.5, 1.4)),
+    ((0.0, 0.9), (1.0, 0.9), (2.0, 0.4), (2.5, 1.4)),
+    ((0.0, 1.9), (2.0, 0.9), (3.0, 0.9)),
 )
 _STAB_CELLS = (
     ((0.5, 0.25), (1.5, 0.25), (2.5, 0.25), (3.5, 0.25)),
-    ((0.5, 0.25), (1.75, 0.25), (2.5, 0.25)),
-    ((0.0, 0.25), (0.75, 0.25), (2.5, 0.5)),
+    ((0.5, 0.25), (1.5, 0.25), (2.5, 0.25), (3.25, 0.2), (3.5, 0.25)),
 )
+_STRUM_CELLS = (
+    ((0.0, 0.9), (1.0, 0.9), (2.0, 0.9), (3.0, 0.9)),
+    ((0.0, 0.9), (1.0, 0.4), (1.5, 0.4), (2.0, 0.9), (3.0, 0.4), (3.5, 0.4)),
+)
+_CELLS = {"comp": _COMP_CELLS, "stabs": _STAB_CELLS, "strum": _STRUM_CELLS}
 
 
 def _bar_hits(rhythm: str, bpb: float, rng: np.random.Generator, cell: int) -> list[tuple[float, float]]:
@@ -104,7 +111,7 @@ def _bar_hits(rhythm: str, bpb: float, rng: np.random.Generator, cell: int) -> l
         return [(0.0, 0.9), (1.0, 0.45), (2.0, 0.45)]
     if rhythm == "six_eight":
         return [(0.0, 1.4), (1.5, 1.4)] if bpb <= 3.0 else [(0.0, 1.4), (1.5, 1.4), (3.0, 1.4), (4.5, 1.4)]
-    cells = _COMP_CELLS if rhythm == "comp" else _STAB_CELLS
+    cells = _CELLS[rhythm]
     hits = cells[cell % len(cells)]
     return [(t, d) for t, d in hits if t < bpb - 1e-9]
 
@@ -115,8 +122,9 @@ def write_harmony(context: MusicalContext, rhythm: str, rng: np.random.Generator
         raise BackendError(f"the composer has no harmony rhythm {rhythm!r}: choose one of {', '.join(RHYTHMS)}")
     voicings = voice_lead(context)
     bpb = context.beats_per_bar
-    cell = int(rng.integers(len(_COMP_CELLS) if rhythm == "comp" else len(_STAB_CELLS)))
-    answer_cell = int(rng.integers(len(_COMP_CELLS) if rhythm == "comp" else len(_STAB_CELLS)))
+    n_cells = len(_CELLS.get(rhythm, ((),)))
+    cell = int(rng.integers(n_cells))
+    answer_cell = int(rng.integers(n_cells))
     notes: list[Note] = []
     for bar, voicing in enumerate(voicings):
         # Odd bars may answer the first bar's rhythm with another cell.

@@ -197,7 +197,9 @@ def organ(pitch: int, n: int, sr: int) -> np.ndarray:
 
 
 def pluck(pitch: int, n: int, sr: int) -> np.ndarray:
-    env = percussive(n, sr, 0.002, 0.3, 0.05)
+    # A ringing tail after the note ends: short stabs that drop to silence would each read
+    # as a loud onset and pull a listener (or a beat tracker) off the drums' pulse.
+    env = percussive(n, sr, 0.002, 0.3, 0.2)
     hz = midi_hz(pitch)
     return env * swept_osc("saw", hz, len(env), sr, 20, 2, _decay(len(env), sr, 0.06))
 
