@@ -108,3 +108,26 @@ def test_save_as_preset_writes_a_style_that_recreates_the_session(qtbot, window)
 def test_edit_menu_offers_save_as_preset(qtbot, window):
     edit = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
     assert window.presets.save_action in edit.actions()
+
+
+def test_post_processing_runs_on_the_engine_thread_not_the_ui(qtbot, window, monkeypatch):
+    import threading
+
+    import resonant_studio.take_postprocess as tp
+
+    threads = []
+    real = tp.run_postprocess
+
+    def recording(spec, parts, sample_rate):
+        threads.append(threading.current_thread())
+        return real(spec, parts, sample_rate)
+
+    monkeypatch.setattr(tp, "run_postprocess", recording)
+    window.presets.pickers.select(style="deep_house", role="background_bed")
+    window.prompt_bar.prompt_edit.setText("late night")
+    click_generate(qtbot, window)
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    s = window.session
+    take = s.track("drums").active_take
+    assert take.num_samples == s.num_samples and take.params["postprocess"]["gain_db"] is not None
+    assert take.params[TAKE_PARAM_KEY]["role"] == "background_bed"
