@@ -58,5 +58,7 @@ def missing_model_message(name: str, tier: str | None = None) -> str:
     label = info.label if info else name
     repo = info.hf_repo if info else name
     who = f"the {tier} tier needs {label}" if tier else f"{label} is not installed"
+    folder = model_folder(name)
     return (f"{who}: put the Hugging Face folder {repo} (config.json, model.safetensors and tokenizer files) "
-            f"in {model_folder(name)}")
+            f"in {folder}, e.g. with `huggingface-cli download {repo} --local-dir {folder}` "
+            "on a machine that can reach the Hugging Face hub")

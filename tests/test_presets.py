@@ -298,3 +298,14 @@ def test_text_context_without_words_is_one_sentence():
 
     with pytest.raises(PromptError, match="no words"):
         read_text_context("1234 5678 ...")
+
+
+def test_cli_preset_render_is_bit_identical_for_the_same_seed(tmp_path: Path, capsys: pytest.CaptureFixture):
+    for sub in ("a", "b"):
+        code = main(["render", "city rain", "--preset", "ambient_lofi", "--role", "background_bed", "--seed", "21",
+                     "--name", "bed", "--stems", "--out", str(tmp_path / sub)])
+        assert code == 0, capsys.readouterr().err
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert (a / "bed.wav").read_bytes() == (b / "bed.wav").read_bytes()
+    for stem in sorted((a / "bed-stems").iterdir()):
+        assert stem.read_bytes() == (b / "bed-stems" / stem.name).read_bytes()
