@@ -309,3 +309,20 @@ def test_cli_preset_render_is_bit_identical_for_the_same_seed(tmp_path: Path, ca
     assert (a / "bed.wav").read_bytes() == (b / "bed.wav").read_bytes()
     for stem in sorted((a / "bed-stems").iterdir()):
         assert stem.read_bytes() == (b / "bed-stems" / stem.name).read_bytes()
+
+
+def test_cli_duration_and_duration_modes(tmp_path: Path, capsys: pytest.CaptureFixture):
+    import soundfile as sf
+
+    assert main(["render", "techno 120 bpm", "--duration", "5", "--seed", "1", "--name", "five",
+                 "--out", str(tmp_path)]) == 0
+    assert sf.info(str(tmp_path / "five.wav")).frames == 5 * 44100
+    # 5 s is not whole bars at 120 bpm (2 s a bar): strict refuses rather than cut, and writes nothing.
+    code = main(["render", "techno 120 bpm", "--duration", "5", "--duration-mode", "strict", "--seed", "1",
+                 "--name", "strict", "--out", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 1 and "strict" in err and err.count("\n") == 1
+    assert not (tmp_path / "s").exists()
+    assert main(["render", "techno 120 bpm", "--duration", "6", "--duration-mode", "strict", "--seed", "1",
+                 "--name", "six", "--out", str(tmp_path)]) == 0
+    assert sf.info(str(tmp_path / "six.wav")).frames == 6 * 44100
