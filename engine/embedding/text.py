@@ -107,10 +107,12 @@ class TextEmbedder:
         if isinstance(texts, str):
             raise TypeError("embed() takes a list of strings; use embed_one() for a single text")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Batches of similar length waste little on padding (as sentence-transformers does).
+        order = sorted(range(len(texts)), key=lambda i: len(str(texts[i])))
         with self._lock:
-            for start in range(0, len(texts), batch_size):
-                chunk = [str(t) for t in texts[start : start + batch_size]]
-                out[start : start + len(chunk)] = self._embed_batch(chunk)
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                out[rows] = self._embed_batch([str(texts[i]) for i in rows])
         return out
 
     def embed_one(self, text: str) -> np.ndarray:
