@@ -56,7 +56,8 @@ class ComposerBackend:
         for i, spec in enumerate(request.parts):
             if spec.role == "drums" and indices[i] == 0:
                 drum_cache[i] = self._write_drums(ctx, family, request, indices[i])
-        kicks, kick_source = self._kicks(request, family, drum_cache)
+        needs_kicks = any(spec.role == "bass" for spec in request.parts)
+        kicks, kick_source = self._kicks(request, family, drum_cache) if needs_kicks else (np.zeros(0), "none")
 
         results: list[GeneratedPart] = []
         total = len(request.parts)

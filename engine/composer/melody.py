@@ -84,7 +84,8 @@ def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | 
     phrase_bars = 2 if context.bars >= 2 else 1
     length = phrase_bars * context.beats_per_bar
     shapes: dict[str, tuple[list[tuple[float, float]], np.ndarray]] = {}
-    home = int(np.argmin(np.abs(ladder - 69)))
+    # Home is the tonic nearest A4, the middle of the range; phrases start near it.
+    home = int(np.argmin(np.abs(ladder - 69) + 100 * (ladder % 12 != context.tonic)))
     index = home
     notes: list[Note] = []
     n_phrases = int(np.ceil(context.bars / phrase_bars))
@@ -114,8 +115,8 @@ def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | 
             to_tonic = (in_bar == 0 or (last and k % 2 == 1)) and context.tonic in chord
             if to_tonic or (last and k % 2 == 1 and not strong):
                 index = _nearest_index(ladder, index, {context.tonic})
-            elif last or strong:
-                index = _nearest_index(ladder, index, home_tones)
+            elif last or strong or dur >= 1.0:
+                index = _nearest_index(ladder, index, home_tones)  # held notes count as strong
             dur = min(dur, context.total_beats - start)
             vel = 100 if _is_strong(offset % context.beats_per_bar, context) else 86
             vel = int(np.clip(vel + rng.integers(-6, 7), 40, 127))
