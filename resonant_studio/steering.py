@@ -8,6 +8,7 @@ travels in ``GenerationRequest.reference`` as an ``engine.analysis.ReferenceAnal
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -84,13 +85,34 @@ def steer(context: Mapping[str, Any], prompt: str, analysis: AudioAnalysis, *,
     ctx["energy"] = round(float(analysis.energy), 3)
     words = list(dict.fromkeys([*(t.strip().lower() for t in tags if t.strip()), *style_words(analysis)]))
     ctx["tags"] = list(dict.fromkeys([*(ctx.get("tags") or []), *words]))
-    present = prompt.lower()
-    new_words = [w for w in words if w not in present]
-    new_prompt = prompt.strip()
-    if new_words:
-        new_prompt = f"{new_prompt}, {', '.join(new_words)}" if new_prompt else ", ".join(new_words)
-        changes.append("prompt + " + ", ".join(new_words))
+    new_prompt = prompt_with_reference(prompt, words, analysis)
+    if new_prompt != prompt.strip():
+        changes.append(f"prompt: {new_prompt}")
     return Steering(ctx, new_prompt, analysis.reference(continue_audio=continue_audio), tuple(changes))
+
+
+_TEMPO_RE = re.compile(r"(?:\b(?:at|@)\s*)?\b\d{2,3}(?:\.\d+)?\s*bpm\b", re.IGNORECASE)
+_KEY_RE = re.compile(r"(?:\bin\s+)?\b[A-G][#b♯♭]?\s*(?:major|minor)\b")
+
+
+def prompt_with_reference(prompt: str, words: Sequence[str], analysis: AudioAnalysis) -> str:
+    """The prompt with the reference's style words, key and tempo; a tempo or key the prompt
+    already named is replaced, since prompt reading takes the first one it finds."""
+    text = prompt
+    if analysis.tempo is not None:
+        text = _TEMPO_RE.sub("", text)
+    if analysis.key_name is not None:
+        text = _KEY_RE.sub("", text)
+    text = re.sub(r"\s+,", ",", re.sub(r"\s{2,}", " ", text))
+    text = re.sub(r",(\s*,)+", ",", text).strip(" ,")
+    present = text.lower()
+    extra = [w for w in words if not re.search(rf"\b{re.escape(w)}\b", present)
+             and not (analysis.key_name is not None and w == analysis.mode)]
+    if analysis.key_name is not None:
+        extra.append(analysis.key_name)
+    if analysis.tempo is not None:
+        extra.append(f"{fit_tempo(analysis.tempo):.0f} bpm")
+    return ", ".join([p for p in [text, *extra] if p])
 
 
 def apply_reference(session: Any, analysis: AudioAnalysis, *, continue_audio: bool = False,

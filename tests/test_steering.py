@@ -38,9 +38,19 @@ def test_steer_changes_tempo_key_energy_tags_and_prompt(reference) -> None:
 
 def test_same_mode_transposes_chords_and_words_are_not_repeated(reference) -> None:
     ctx = MusicalContext(tonic=9, mode="minor", chords=(Chord(9, "min7"), Chord(4, "dom7"))).to_dict()
-    s = steer(ctx, "minor and slow", reference)
+    s = steer(ctx, "dark and slow", reference, tags=("dark",))
     assert [Chord.from_dict(c).name for c in s.context["chords"]] == ["Dm7", "A7"]
-    assert s.prompt.count("minor") == 1
+    assert s.prompt.count("dark") == 1
+
+
+def test_the_prompt_names_the_reference_tempo_and_key_instead_of_its_own(reference) -> None:
+    """Reading the steered prompt again (a fresh Generate does) gives the reference's tempo and key."""
+    from engine.prompt import analyze_prompt
+
+    s = steer(MusicalContext().to_dict(), "upbeat house in C major at 124 bpm, warm bass", reference)
+    assert "124" not in s.prompt and "C major" not in s.prompt and "warm bass" in s.prompt
+    again = analyze_prompt(s.prompt)
+    assert again.tempo == pytest.approx(round(reference.tempo)) and again.key_name == "D minor"
 
 
 def test_fit_tempo_folds_into_the_context_range() -> None:
