@@ -1,0 +1,144 @@
+"""The "Like This Song" dock: the reference panel wired to the library worker and the session.
+
+The panel (widgets/) shows plain data and emits requests; ``LibraryService`` does the work
+on its own thread; this class passes data between them and applies "Use as reference" to
+the session on the UI thread. Every generated take is handed to the library so the person
+can search their own history by prompt.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+from engine.analysis import AudioAnalysis
+from resonant_studio.errors import AppError
+from resonant_studio.library_service import LibraryService
+from resonant_studio.steering import Steering, apply_reference, steer
+from widgets.reference_panel import ReferencePanel
+
+
+def analysis_for_panel(a: AudioAnalysis) -> dict[str, Any]:
+    return {**a.to_dict(), "waveform": a.waveform}
+
+
+class LibraryDock(QDockWidget):
+    def __init__(self, window: QMainWindow, *, player_factory: Callable[[int], Any] | None = None,
+                 library_factory: Callable[[], Any] | None = None) -> None:
+        super().__init__("Like This Song", window)
+        self.setObjectName("likeThisSongDock")
+        self.window_ = window
+        self.panel = ReferencePanel(self)
+        self.setWidget(self.panel)
+        self.service = LibraryService(self, library_factory=library_factory)
+        self.service.start()
+        self._player_factory = player_factory
+        self._preview = None
+        self._analyses: dict[str, AudioAnalysis] = {}
+        self.steering: Steering | None = None
+        """The last "Use as reference": its ``reference`` is what a request's ``reference`` takes."""
+
+        p, s = self.panel, self.service
+        p.file_dropped.connect(self.analyze)
+        p.index_folder_requested.connect(self.index_folder)
+        p.search_text_requested.connect(lambda text: s.search_text(text))
+        p.use_as_reference_requested.connect(self.use_as_reference)
+        p.play_requested.connect(self.preview)
+        s.analysed.connect(self._on_analysed)
+        s.results.connect(p.show_results)
+        s.progress.connect(p.show_progress)
+        s.indexed.connect(lambda report: p.show_progress(1.0, report.summary()))
+        s.preview_ready.connect(self._play_preview)
+        s.failed.connect(self._on_failed)
+        controller = getattr(window, "controller", None)
+        if controller is not None and hasattr(controller, "generation_applied"):
+            controller.generation_applied.connect(self.index_takes)
+
+    # --- requests -----------------------------------------------------------------------------------
+    def analyze(self, path: str) -> None:
+        self.panel.show_message(f"Analysing {path}…")
+        self.service.analyze(path)
+
+    def index_folder(self, folder: str) -> None:
+        self.panel.show_progress(0.0, f"Indexing {folder}…")
+        self.service.index_folder(folder)
+
+    def index_takes(self, takes: list) -> None:
+        session = getattr(self.window_, "session", None)
+        if session is None or not takes:
+            return
+        self.service.index_takes([(t.id, t.audio, session.sample_rate, t.prompt, t.prompt[:60] or session.name)
+                                  for t in takes])
+
+    def use_as_reference(self, data: dict) -> None:
+        analysis = self._analyses.get(str(data.get("path", "")))
+        if analysis is None:
+            return
+        continue_audio = bool(data.get("continue_audio"))
+        session = getattr(self.window_, "session", None)
+        prompt_bar = getattr(self.window_, "prompt_bar", None)
+        try:
+            if session is not None:
+                self.steering = apply_reference(session, analysis, continue_audio=continue_audio)
+            else:
+                prompt = prompt_bar.prompt() if prompt_bar is not None else ""
+                self.steering = steer({}, prompt, analysis, continue_audio=continue_audio)
+        except AppError as exc:
+            self._notify(str(exc), error=True)
+            return
+        if prompt_bar is not None:
+            prompt_bar.set_prompt(self.steering.prompt)
+        self._notify(f"Following {analysis.title}: " + ("; ".join(self.steering.changes) or "nothing to change"))
+
+    def preview(self, path: str) -> None:
+        rate = 44100
+        self.service.load_preview(path, rate)
+
+    # --- answers ----------------------------------------------------------------------------------
+    def _on_analysed(self, analysis: AudioAnalysis) -> None:
+        self._analyses[analysis.path] = analysis
+        self.panel.show_analysis(analysis_for_panel(analysis))
+        self.panel.show_message(f"Searching your library for music like {analysis.title}…")
+
+    def _on_failed(self, message: str) -> None:
+        self.panel.show_progress(1.0, message)
+        self._notify(message, error=True)
+
+    def _play_preview(self, path: str, audio) -> None:
+        if self._player_factory is None:
+            return
+        main_player = getattr(getattr(self.window_, "controller", None), "player", None)
+        if main_player is not None and main_player.playing:
+            main_player.pause()
+        if self._preview is None:
+            self._preview = self._player_factory(44100)
+        if not getattr(self._preview, "available", False):
+            self._notify(getattr(self._preview, "unavailable_reason", None) or "cannot play: no audio output", error=True)
+        self._preview.stop()
+        self._preview.set_mix(audio)
+        self._preview.play()
+        self.panel.show_message(f"Playing {path}")
+
+    def _notify(self, text: str, error: bool = False) -> None:
+        notifier = getattr(self.window_, "notifier", None)
+        if notifier is None:
+            self.panel.show_message(text)
+        elif error:
+            notifier.error(text)
+        else:
+            notifier.info(text)
+
+    def shutdown(self) -> None:
+        self.service.shutdown()
+        if self._preview is not None:
+            self._preview.close()
+            self._preview = None
+
+
+def install_library_dock(window: QMainWindow, **kwargs: Any) -> LibraryDock:
+    """Add the dock on the right of ``window`` (hidden parts of the UI stay as they were)."""
+    dock = LibraryDock(window, **kwargs)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    return dock

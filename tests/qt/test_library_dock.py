@@ -1,0 +1,77 @@
+"""The "Like This Song" dock: panel + library worker thread + session, end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from PySide6.QtWidgets import QMainWindow
+
+from resonant_studio import studio
+from resonant_studio.library_dock import install_library_dock
+from synth_music import render
+
+SR = 22050
+TIMEOUT = 120_000
+
+
+class BareWindow(QMainWindow):
+    """The attributes the dock uses from the studio window, without the rest of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session = studio.new_session("upbeat house in C major at 124 bpm", bars=4)
+
+
+@pytest.fixture()
+def window(qtbot):
+    w = BareWindow()
+    qtbot.addWidget(w)
+    w.dock = install_library_dock(w)
+    yield w
+    w.dock.shutdown()
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    music = tmp_path / "music"
+    music.mkdir()
+    for name, (tempo, tonic, mode, timbre) in {"ballad": (90, 2, "minor", "organ"), "chip": (140, 7, "major", "square"),
+                                               "drive": (115, 4, "minor", "saw")}.items():
+        sf.write(str(music / f"{name}.wav"), render(tempo, tonic, mode, seconds=16, sr=SR, timbre=timbre)[: 8 * SR], SR)
+    return music
+
+
+def test_index_then_drop_a_reference_then_use_it(qtbot, window, folder: Path, tmp_path: Path) -> None:
+    panel = window.dock.panel
+    with qtbot.waitSignal(window.dock.service.indexed, timeout=TIMEOUT) as blocker:
+        panel.request_index_folder(str(folder))
+    assert blocker.args[0].added == 3
+    qtbot.waitUntil(lambda: panel.index_button.isEnabled(), timeout=5000)
+    assert "3 added" in panel.status_label.text()
+
+    query = tmp_path / "ballad later.wav"
+    sf.write(str(query), render(90, 2, "minor", seconds=16, sr=SR, timbre="organ")[8 * SR :], SR)
+    panel.drop_zone.file_dropped.emit(str(query))
+    qtbot.waitUntil(lambda: panel.results.topLevelItemCount() == 3, timeout=TIMEOUT)
+    assert panel.key_label.text() == "D minor" and panel.use_button.isEnabled()
+    assert Path(panel.result_paths()[0]).stem == "ballad"
+
+    session = window.session
+    panel.use_button.click()
+    assert session.key_name == "D minor" and session.tempo == pytest.approx(90, rel=0.04)
+    assert window.dock.steering is not None and window.dock.steering.reference.path == str(query.resolve())
+    assert "90 bpm" in session.prompt
+
+
+def test_a_bad_file_shows_a_sentence_and_the_thread_lives_on(qtbot, window, tmp_path: Path) -> None:
+    panel = window.dock.panel
+    bad = tmp_path / "notes.mp3"
+    bad.write_text("not audio")
+    with qtbot.waitSignal(window.dock.service.failed, timeout=TIMEOUT) as blocker:
+        panel.drop_zone.file_dropped.emit(str(bad))
+    assert "not audio" in blocker.args[0] and blocker.args[0].endswith(".")
+    assert "not audio" in panel.status_label.text()
+    with qtbot.waitSignal(window.dock.service.results, timeout=TIMEOUT):
+        panel.search_text_requested.emit("anything")
