@@ -134,3 +134,19 @@ def test_no_clear_beat_leaves_timing_alone():
     out, report = conform_to_grid(noise, SR, tempo=120, beats_per_bar=4, num_samples=2 * SR)
     assert report["stretch_rate"] == 1.0
     np.testing.assert_allclose(out, noise[: 2 * SR], atol=1e-3)
+
+
+def test_render_command_runs_end_to_end_with_musicgen(tmp_path, monkeypatch):
+    pytest.importorskip("resonant_studio.cli_session")
+    from resonant_studio.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    code = main(["render", "lofi hip hop", "--engine", "musicgen", "--model", str(TINY), "--bars", "2",
+                 "--seed", "4", "--out", str(tmp_path)])
+    assert code == 0
+    import soundfile as sf
+
+    mixes = list(tmp_path.glob("*.wav"))
+    assert mixes
+    audio, rate = sf.read(mixes[0])
+    assert rate == 44100 and np.abs(audio).max() > 0

@@ -163,3 +163,21 @@ def test_a_rows_samples_do_not_depend_on_the_rest_of_the_batch(pipe):
     both = run(pipe.start(["lofi hip hop", "calm piano"], params, 10))
     alone_second = run(pipe.start(["calm piano"], SamplingParams(greedy=False, top_k=0, cfg_coef=3.0, seed=41), 10))
     np.testing.assert_array_equal(both[1:], alone_second)
+
+
+def test_raw_tool_melody_batch_matches_reference(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    settings = json.loads((MELODY / "reference" / "settings.json").read_text())
+    sf.write(tmp_path / "tune.wav", np.load(MELODY / "reference" / "encodec_input.npy"), 32000, subtype="FLOAT")
+    args = ["musicgen", "generate", "--model", str(MELODY), "--steps", str(settings["steps"]), "--greedy",
+            "--cfg", str(settings["cfg"]), "--melody", str(tmp_path / "tune.wav"), "--quiet",
+            "--out", str(tmp_path / "m.wav"), "--tokens", str(tmp_path / "m.npy")]
+    for prompt in settings["prompts"]:
+        args += ["--prompt", prompt]
+    assert cli_main(args) == 0
+    codes = np.load(MELODY / "reference" / "greedy_cfg_codes.npy")
+    audio = np.load(MELODY / "reference" / "greedy_cfg_audio.npy")
+    for i in range(len(settings["prompts"])):
+        np.testing.assert_array_equal(np.load(tmp_path / f"m-{i + 1}.npy"), codes[i])
+        written, _ = sf.read(tmp_path / f"m-{i + 1}.wav", dtype="float32")
+        np.testing.assert_allclose(written, audio[i, 0], atol=1e-5)

@@ -123,3 +123,15 @@ def test_audio_prompt_continuation(case):
     prompt_codes = pipe.encode_audio(prompt)
     np.testing.assert_array_equal(job.codes[:, :, : prompt_codes.shape[2]], prompt_codes)
     np.testing.assert_allclose(pipe.decode(job.codes), ref("continuation_audio")[:, 0], atol=1e-5)
+
+
+def test_melody_model_without_a_melody(case):
+    pipe, settings, ref = case
+    if not settings["melody"]:
+        pytest.skip("the text model takes no melody")
+    job = pipe.start(settings["prompts"], SamplingParams(greedy=True, cfg_coef=settings["cfg"]),
+                     pipe.frames_for_steps(settings["steps"]))
+    for _ in job:
+        pass
+    np.testing.assert_array_equal(job.codes, ref("greedy_nomelody_codes"))
+    np.testing.assert_allclose(pipe.decode(job.codes), ref("greedy_nomelody_audio")[:, 0], atol=1e-5)

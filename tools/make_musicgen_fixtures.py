@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers, decoders
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import (
     EncodecConfig,
     MusicgenConfig,
@@ -46,14 +46,23 @@ SAMPLE_RATE = 32000
 
 
 def build_tokenizer(vocab_size: int) -> T5TokenizerFast:
-    """A T5-style Unigram tokenizer trained on a few sentences (pad=0, </s>=1, <unk>=2)."""
-    tok = Tokenizer(models.Unigram())
+    """A T5-style SentencePiece-Unigram tokenizer (pad=0, </s>=1, <unk>=2), built deterministically.
+
+    Pieces: whole words of a small corpus (most frequent first) and single letters, so unseen
+    words still split; ``vocab_size`` bounds the count.
+    """
+    words: dict[str, int] = {}
+    for sentence in CORPUS:
+        for word in sentence.split():
+            words["\u2581" + word] = words.get("\u2581" + word, 0) + 1
+    letters = sorted({c for s in CORPUS for c in s if c != " "} | {"\u2581"})
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    pieces += [(c, -8.0) for c in letters]
+    ranked = sorted(words, key=lambda w: (-words[w], w))[: max(0, vocab_size - len(pieces))]
+    pieces += [(w, -2.0 - 0.01 * i) for i, w in enumerate(ranked)]
+    tok = Tokenizer(models.Unigram(pieces, unk_id=2))
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"
-    )
-    tok.train_from_iterator(CORPUS, trainer=trainer)
     tok.post_processor = processors.TemplateProcessing(
         single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
     )
@@ -215,7 +224,10 @@ def make_fixture(args, melody: bool) -> Path:
         for label, cfg in (("greedy_cfg", args.cfg), ("greedy_nocfg", None)):
             out = model.generate(**enc, **extra, do_sample=False, guidance_scale=cfg, max_new_tokens=steps)
             save(ref, **{f"{label}_codes": catcher.codes, f"{label}_audio": out})
-        if not melody:
+        if melody:
+            out = model.generate(**enc, do_sample=False, guidance_scale=args.cfg, max_new_tokens=steps)
+            save(ref, greedy_nomelody_codes=catcher.codes, greedy_nomelody_audio=out)
+        else:
             prompt_audio = wav[: int(0.2 * SAMPLE_RATE)]
             one = tokenizer(PROMPTS[:1], return_tensors="pt")
             out = model.generate(**one, input_values=torch.from_numpy(prompt_audio)[None, None], do_sample=False,
