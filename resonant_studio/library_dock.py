@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThread, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from engine.analysis import AudioAnalysis
@@ -18,6 +18,8 @@ from resonant_studio.errors import AppError
 from resonant_studio.library_service import LibraryService
 from resonant_studio.steering import Steering, apply_reference, steer
 from widgets.reference_panel import ReferencePanel
+
+TAKE_INDEX_DELAY_MS = 3000
 
 
 def analysis_for_panel(a: AudioAnalysis) -> dict[str, Any]:
@@ -33,10 +35,15 @@ class LibraryDock(QDockWidget):
         self.panel = ReferencePanel(self)
         self.setWidget(self.panel)
         self.service = LibraryService(self, library_factory=library_factory)
-        self.service.start()
+        self.service.start(QThread.Priority.LowPriority)
         self._player_factory = player_factory
         self._preview = None
         self._analyses: dict[str, AudioAnalysis] = {}
+        self._pending_takes: list = []
+        self._take_timer = QTimer(self)
+        self._take_timer.setSingleShot(True)
+        self._take_timer.setInterval(TAKE_INDEX_DELAY_MS)
+        self._take_timer.timeout.connect(self._flush_takes)
         self.steering: Steering | None = None
         """The last "Use as reference": its ``reference`` is what a request's ``reference`` takes."""
 
@@ -66,11 +73,23 @@ class LibraryDock(QDockWidget):
         self.service.index_folder(folder)
 
     def index_takes(self, takes: list) -> None:
+        """Queue new takes for the library; they are analysed once generation has been quiet
+        for ``TAKE_INDEX_DELAY_MS``, so indexing never competes with generating or playing."""
         session = getattr(self.window_, "session", None)
         if session is None or not takes:
             return
-        self.service.index_takes([(t.id, t.audio, session.sample_rate, t.prompt, t.prompt[:60] or session.name)
-                                  for t in takes])
+        self._pending_takes += [(t.id, t.audio, session.sample_rate, t.prompt, t.prompt[:60] or session.name)
+                                for t in takes]
+        self._take_timer.start()
+
+    def _flush_takes(self) -> None:
+        controller = getattr(self.window_, "controller", None)
+        if controller is not None and getattr(controller, "busy", False):
+            self._take_timer.start()
+            return
+        takes, self._pending_takes = self._pending_takes, []
+        if takes:
+            self.service.index_takes(takes)
 
     def use_as_reference(self, data: dict) -> None:
         analysis = self._analyses.get(str(data.get("path", "")))
@@ -131,6 +150,8 @@ class LibraryDock(QDockWidget):
             notifier.info(text)
 
     def shutdown(self) -> None:
+        """Stop the worker (takes still waiting for a quiet moment are not indexed)."""
+        self._take_timer.stop()
         self.service.shutdown()
         if self._preview is not None:
             self._preview.close()

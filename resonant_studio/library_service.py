@@ -64,10 +64,20 @@ class LibraryService(QThread):
     def load_preview(self, path: str, sample_rate: int) -> None:
         self._queue.put(lambda: self._load_preview(path, sample_rate))
 
-    def shutdown(self, timeout_ms: int = 10000) -> bool:
+    def shutdown(self) -> None:
+        """Drop queued requests, stop an indexing run at the next file, close the store.
+
+        Waits for the request in progress (an analysis takes about a second), since a
+        QThread must not be destroyed while it runs."""
         self._cancel_index.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
         self._queue.put(_STOP)
-        return self.wait(timeout_ms)
+        if self.isRunning():
+            self.wait()
 
     # --- the thread -------------------------------------------------------------------------------
     @property

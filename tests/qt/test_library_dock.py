@@ -75,3 +75,24 @@ def test_a_bad_file_shows_a_sentence_and_the_thread_lives_on(qtbot, window, tmp_
     assert "not audio" in panel.status_label.text()
     with qtbot.waitSignal(window.dock.service.results, timeout=TIMEOUT):
         panel.search_text_requested.emit("anything")
+
+
+def test_generated_takes_are_indexed_when_generation_is_quiet(qtbot, window, monkeypatch) -> None:
+    import numpy as np
+
+    from resonant_studio import library_dock
+    from resonant_studio.settings import data_dir
+    from tracks import Take
+
+    window.dock._take_timer.setInterval(50)
+    takes = [Take(audio=render(100, 9, "minor", seconds=4, sr=44100), prompt="dark ambient drone for sci-fi"),
+             Take(audio=np.zeros((44100, 2), dtype=np.float32), prompt="silence")]
+    window.dock.index_takes(takes)
+    with qtbot.waitSignal(window.dock.service.takes_indexed, timeout=TIMEOUT) as blocker:
+        pass
+    assert blocker.args == [2]
+    assert (data_dir() / "takes" / f"{takes[0].id}.flac").is_file()
+    with qtbot.waitSignal(window.dock.service.results, timeout=TIMEOUT) as found:
+        window.dock.panel.search_text_requested.emit("sci-fi atmosphere")
+    assert found.args[0][0]["source"] == "generated" and found.args[0][0]["prompt"].startswith("dark ambient")
+    assert library_dock.TAKE_INDEX_DELAY_MS >= 1000
