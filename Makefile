@@ -44,5 +44,5 @@ $(PARITY_VENV)/bin/python:
 	$(PARITY_VENV)/bin/python -m pip install --quiet transformers -e .
 
 parity: $(PARITY_VENV)/bin/python $(TEST_STAMP)
-	$(PARITY_VENV)/bin/python tools/make_musicgen_fixtures.py --out tests/fixtures
+	$(PARITY_VENV)/bin/python tools/make_musicgen_fixtures.py --out tests/fixtures $(PARITY_ARGS)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/test_musicgen_parity.py

@@ -1,12 +1,14 @@
 """The MLX port against transformers' own outputs, stored by tools/make_musicgen_fixtures.py.
 
 Every folder tests/fixtures/musicgen-*/ with a reference/ is checked, so regenerating the
-fixtures with other dimensions and seeds (``make parity``) re-runs parity on them. No torch here.
+fixtures with other dimensions and seeds (``make parity PARITY_ARGS="--seed 7 ..."``) re-runs
+parity on them; MUSICGEN_FIXTURES=DIR points the checks at another folder. No torch here.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import mlx.core as mx
@@ -16,7 +18,9 @@ import pytest
 from engine.musicgen.pipeline import MusicGenPipeline
 from engine.musicgen.sampling import SamplingParams
 
-FIXTURES = sorted(p for p in (Path(__file__).parent / "fixtures").glob("musicgen-*") if (p / "reference").is_dir())
+# MUSICGEN_FIXTURES=DIR checks freshly made checkpoints (tools/make_musicgen_fixtures.py --out DIR) instead.
+ROOT = Path(os.environ.get("MUSICGEN_FIXTURES") or Path(__file__).parent / "fixtures")
+FIXTURES = sorted(p for p in ROOT.glob("musicgen-*") if (p / "reference").is_dir())
 
 
 @pytest.fixture(scope="module", params=FIXTURES, ids=[p.name for p in FIXTURES])
