@@ -130,7 +130,8 @@ def write_bass(context: MusicalContext, kicks: np.ndarray, pattern: str, rng: np
         if kind == "pickup" and bar + 1 < context.bars:
             pitch = _approach(roots[bar + 1], scale, from_below=roots[bar + 1] > root or rng.random() < 0.5)
         elif pattern == "octave" and kind == "off":
-            pitch = root + 12 if root + 12 <= HIGH else root - 12
+            # The octave above, or the fifth where the octave would leave the register.
+            pitch = root + 12 if root + 12 <= HIGH else _chord_tone_above(root, chord, 2)
         elif not on_bar_line:
             # Off the bar line, now and then an octave, the chord's fifth or its third (the
             # third tells minor from major, which roots alone never do).

@@ -42,8 +42,12 @@ def _sweep(t: np.ndarray, f_end: float, f_start: float, tau: float) -> np.ndarra
 
 
 def kick_hz(tonic_pc: int) -> float:
-    """The tonic's pitch between E1 and D#2 (41-78 Hz), where a kick's body sits."""
-    midi = 28 + ((tonic_pc - 4) % 12)  # E1 = 28
+    """The kick's body pitch: the tonic between G1 and F#2 (49-93 Hz).
+
+    Lower, a short swept tone smears over several semitones in a key analysis (and sounds
+    as a rumble more than a pitch); tuned to the tonic it says the key as the bass does.
+    """
+    midi = 31 + ((tonic_pc - 7) % 12)  # G1 = 31 .. F#2 = 42
     return 440.0 * 2.0 ** ((midi - 69) / 12.0)
 
 

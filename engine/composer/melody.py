@@ -81,6 +81,7 @@ def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | 
     scale_list = scale_pitch_classes(context.tonic, context.mode)
     scale = set(scale_list)
     tonic_triad = {scale_list[0], scale_list[2], scale_list[4]}
+    key_third = scale_list[2]
     phrase_bars = 2 if context.bars >= 2 else 1
     length = phrase_bars * context.beats_per_bar
     shapes: dict[str, tuple[list[tuple[float, float]], np.ndarray]] = {}
@@ -115,6 +116,10 @@ def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | 
             to_tonic = (in_bar == 0 or (last and k % 2 == 1)) and context.tonic in chord
             if to_tonic or (last and k % 2 == 1 and not strong):
                 index = _nearest_index(ladder, index, {context.tonic})
+            elif strong and not last and key_third in chord:
+                # Mid-bar strong beats sing the key's third where the chord has it: the
+                # third is what tells minor from major.
+                index = _nearest_index(ladder, index, {key_third})
             elif last or strong or dur >= 1.0:
                 index = _nearest_index(ladder, index, home_tones)  # held notes count as strong
             dur = min(dur, context.total_beats - start)
