@@ -18,6 +18,7 @@ from engine.backends import available_backends
 from resonant_studio import __version__
 from resonant_studio.engine_thread import EngineThread
 from resonant_studio.exporter import has_notes, run_export
+from resonant_studio.library_dock import install_library_dock
 from resonant_studio.menus import build_menus
 from resonant_studio.notifier import Message, Notifier
 from resonant_studio.playback import Player
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.actions = build_menus(self)
         self._connect()
         self.presets = PresetControls(self)  # style/role/quality pickers in the prompt bar
+        self.library_dock = install_library_dock(self, player_factory=player_factory)  # "Like This Song"
         self._on_session_changed(None)
         self._show_audio_state()
         self.playhead_timer = QTimer(self)
@@ -300,6 +302,7 @@ class MainWindow(QMainWindow):
         self.playhead_timer.stop()
         self.projects.closed_cleanly()
         self.timeline.unbind()
+        self.library_dock.shutdown()
         self.controller.shutdown()
         self.engine.shutdown()
 
