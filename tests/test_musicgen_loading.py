@@ -141,3 +141,12 @@ def test_unknown_dtype(tmp_path):
     with pytest.raises(ModelError) as exc:
         load_model(TINY, dtype="int8", cache_dir=tmp_path)
     assert "float16" in one_sentence(exc)
+
+
+@pytest.mark.parametrize("content", [b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}", b"\x02\x00\x00\x00\x00\x00\x00\x00[]"])
+def test_garbage_safetensors(tmp_path, content):
+    folder = copy_fixture(tmp_path)
+    (folder / "model.safetensors").write_bytes(content)
+    with pytest.raises(ModelError) as exc:
+        load_model(folder, cache_dir=tmp_path / "cache")
+    assert "safetensors" in one_sentence(exc)

@@ -55,11 +55,11 @@ def check_safetensors(path: Path) -> None:
             if header_len > size - 8:
                 raise ModelError(f"{path} is truncated (its header runs past the end): download it again")
             header = json.loads(f.read(header_len))
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        if isinstance(exc, ModelError):
-            raise
+        end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
+    except ModelError:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise ModelError(f"{path} is not a readable safetensors file ({exc.__class__.__name__}): download it again") from exc
-    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
     if 8 + header_len + end > size:
         missing = 8 + header_len + end - size
         raise ModelError(f"{path} is truncated ({missing} bytes missing): download it again")
