@@ -150,3 +150,12 @@ def test_garbage_safetensors(tmp_path, content):
     with pytest.raises(ModelError) as exc:
         load_model(folder, cache_dir=tmp_path / "cache")
     assert "safetensors" in one_sentence(exc)
+
+
+def test_config_without_architectures_falls_back_on_model_type(tmp_path):
+    folder = copy_fixture(tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    del config["architectures"]
+    (folder / "config.json").write_text(json.dumps(config))
+    model, _ = load_model(folder, cache_dir=tmp_path / "cache")
+    assert not model.config.is_melody

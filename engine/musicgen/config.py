@@ -17,6 +17,7 @@ ARCHITECTURES = {
     "MusicgenForConditionalGeneration": False,  # value: is it the melody model?
     "MusicgenMelodyForConditionalGeneration": True,
 }
+MODEL_TYPES = {"musicgen": "MusicgenForConditionalGeneration", "musicgen_melody": "MusicgenMelodyForConditionalGeneration"}
 
 
 def _from_dict(cls, data: Mapping[str, Any]):
@@ -147,6 +148,8 @@ class MusicGenConfig:
     def from_dict(cls, data: Mapping[str, Any], where: str = "config.json") -> "MusicGenConfig":
         architectures = data.get("architectures") or []
         known = [a for a in architectures if a in ARCHITECTURES]
+        if not architectures and data.get("model_type") in MODEL_TYPES:  # older exports omit "architectures"
+            known = [MODEL_TYPES[data["model_type"]]]
         if not known:
             named = ", ".join(architectures) or data.get("model_type", "none")
             raise ModelError(
