@@ -36,6 +36,16 @@ def _describe(path: Path) -> str:
     return f"'{path.name}'"
 
 
+def _decoder_reason(exc: Exception) -> str:
+    """libsndfile's words for "unknown format" mislead ("not a regular file (possibly a pipe?)")."""
+    text = str(exc)
+    if "Error opening" in text:
+        text = text.split(": ", 1)[-1]
+    if "not a regular file" in text or "Format not recognised" in text or "unknown format" in text.lower():
+        return "its contents are not in a known audio format (was it renamed?)"
+    return text.rstrip(".") or "the decoder gave up"
+
+
 def read_audio(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECONDS, offset_seconds: float = 0.0) -> LoadedAudio:
     """Read at most ``max_seconds`` from ``offset_seconds``. Raises ``AnalysisError`` with a
     sentence a person can act on for missing, unreadable, empty or non-audio files."""
@@ -64,7 +74,7 @@ def read_audio(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECOND
             truncated = bool(total and total - start > want) or (not total and len(audio) >= want)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AnalysisError(
-            f"{_describe(p)} is not audio this app can read (WAV, FLAC, OGG or MP3): {exc}"
+            f"{_describe(p)} is not audio this app can read (WAV, FLAC, OGG or MP3): {_decoder_reason(exc)}"
         ) from exc
     if rate <= 0 or channels <= 0:
         raise AnalysisError(f"{_describe(p)} has no audio channels")
