@@ -26,10 +26,6 @@ class DelayPattern:
     def frames_for_steps(self, steps: int) -> int:
         return max(0, steps - self.num_codebooks)
 
-    def frame_at(self, codebook: int, step: int) -> int:
-        """The frame that step ``step`` of ``codebook`` holds (may be out of range: a special cell)."""
-        return step - codebook - 1
-
     def build(self, codes: np.ndarray, steps: int | None = None) -> np.ndarray:
         """Lay ``codes [B, K, F]`` out in the delay pattern, ``steps`` long (default ``F + K``)."""
         B, K, F = codes.shape
