@@ -88,7 +88,9 @@ class MusicGenPipeline:
         self.folder = folder
         self.config = model.config
         self.tokenizer = TextTokenizer(folder.path)
-        self.pattern = DelayPattern(self.config.decoder.num_codebooks, self.config.special_token)
+        start = folder.generation_defaults.get("decoder_start_token_id")
+        special = start if isinstance(start, int) else self.config.special_token  # as transformers' generate()
+        self.pattern = DelayPattern(self.config.decoder.num_codebooks, special)
         self.chroma = ChromaExtractor.from_preprocessor(folder.preprocessor, self.config.num_chroma)
         context = max(2, int(round(context_seconds * self.frame_rate)))
         stride = min(context - 1, max(1, int(round(extend_stride_seconds * self.frame_rate))))
