@@ -68,7 +68,7 @@ class Library:
         self._embedder = embedder
         try:
             if url:
-                self.client = QdrantClient(url=url, api_key=api_key, timeout=30)
+                self.client = QdrantClient(url=url, api_key=api_key, timeout=30, check_compatibility=False)
             else:
                 assert self.path is not None
                 self.path.mkdir(parents=True, exist_ok=True)

@@ -253,3 +253,18 @@ def test_cli_index_and_search(music: Path, tmp_path: Path, capsys: pytest.Captur
     assert [Path(r["path"]).stem for r in json.loads(capsys.readouterr().out)] == ["square_chip"]
     assert cli_main(["library", "search"]) == 1
     assert "--like" in capsys.readouterr().err
+
+
+def test_an_unreachable_server_url_gives_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESONANT_QDRANT_URL", "http://127.0.0.1:9")  # the discard port: nothing listens
+    with pytest.raises(LibraryError, match="could not be reached"):
+        Library()
+
+
+def test_the_store_survives_reopening(tmp_path: Path) -> None:
+    sr = 22050
+    with Library(tmp_path / "lib") as lib:
+        lib.add_take(analyze_audio(render(100, 0, "major", 5, sr), sr), prompt="bright piano pop", take_id="k1")
+    with Library(tmp_path / "lib") as lib:
+        assert lib.count() == 1
+        assert lib.search(text="piano")[0].payload["take_id"] == "k1"
