@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -20,9 +21,14 @@ from PySide6.QtCore import QThread, Signal
 
 from engine.backends import get_backend
 from engine.errors import EngineError, GenerationCancelled
+from resonant_studio.take_postprocess import postprocess_requested
 
 BackendFactory = Callable[..., Any]
 PROGRESS_INTERVAL = 0.05  # seconds between progress signals
+# The engine's Python code and the UI share one GIL. Qt releases it around each C++ call, and a
+# thread that wants it back waits up to the switch interval (5 ms by default), so one repaint that
+# makes hundreds of such calls could wait for seconds behind a busy backend. 0.5 ms bounds that.
+GIL_SWITCH_INTERVAL = 0.0001
 
 
 @dataclass
@@ -31,6 +37,7 @@ class Job:
     engine: str
     request: Any
     options: dict[str, Any] = field(default_factory=dict)
+    task: Callable[[], Any] | None = None   # engine work that is not a backend run (prompt analysis)
     cancel_flag: threading.Event = field(default_factory=threading.Event)
 
 
@@ -42,7 +49,7 @@ class EngineThread(QThread):
 
     started_job = Signal(int)
     progress = Signal(int, float, str)
-    finished_job = Signal(int, object)   # the backend's list of GeneratedPart
+    finished_job = Signal(int, object)   # the backend's list of GeneratedPart, or a task's result
     failed = Signal(int, str)            # one sentence a person can act on
     cancelled = Signal(int)
     idle = Signal()                      # the queue is empty and nothing is running
@@ -50,6 +57,7 @@ class EngineThread(QThread):
     def __init__(self, parent=None, *, backend_factory: BackendFactory = get_backend) -> None:
         super().__init__(parent)
         self.setObjectName("engine")
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL))
         self._queue: queue.Queue = queue.Queue()
         self._ids = itertools.count(1)
         self._backends: dict[tuple[str, tuple], Any] = {}
@@ -66,6 +74,24 @@ class EngineThread(QThread):
             self._pending[job.id] = job
         self._queue.put(job)
         return job.id
+
+    def submit_task(self, label: str, task: Callable[[], Any]) -> int:
+        """Run ``task()`` on the engine thread (e.g. prompt analysis); its result comes back
+        through ``finished_job``, its EngineError through ``failed``."""
+        job = Job(next(self._ids), label, None, task=task)
+        with self._lock:
+            self._pending[job.id] = job
+        self._queue.put(job)
+        return job.id
+
+    def preload(self, engine: str, then: Callable[[], Any] | None = None, **options: Any) -> int:
+        """Build ``engine`` on the engine thread ahead of the first request (imports, models),
+        then run ``then()`` there too (e.g. a first prompt analysis), so Generate starts warm."""
+        def task() -> None:
+            self._backend(engine, options)
+            if then is not None:
+                then()
+        return self.submit_task(f"preload {engine}", task)
 
     def cancel(self, job_id: int | None = None) -> None:
         """Cancel one job, or every queued and running job when ``job_id`` is None."""
@@ -104,11 +130,11 @@ class EngineThread(QThread):
                 if empty:
                     self.idle.emit()
 
-    def _backend(self, job: Job) -> Any:
-        key = (job.engine, tuple(sorted((k, repr(v)) for k, v in job.options.items())))
+    def _backend(self, engine: str, options: dict[str, Any]) -> Any:
+        key = (engine, tuple(sorted((k, repr(v)) for k, v in options.items())))
         backend = self._backends.get(key)
         if backend is None:
-            backend = self._factory(job.engine, **job.options)
+            backend = self._factory(engine, **options)
             self._backends[key] = backend  # backends own their models: built once, kept
         return backend
 
@@ -121,12 +147,16 @@ class EngineThread(QThread):
             return
         self.started_job.emit(job.id)
         try:
-            backend = self._backend(job)
-            parts = backend.generate(job.request, progress=self._progress_reporter(job.id),
-                                     cancel=job.cancel_flag.is_set)
+            if job.task is not None:
+                result = job.task()
+            else:
+                backend = self._backend(job.engine, job.options)
+                result = list(backend.generate(job.request, progress=self._progress_reporter(job.id),
+                                               cancel=job.cancel_flag.is_set))
+                result = postprocess_requested(job.request, result)  # a preset's length/loop/level, if asked
             if job.cancel_flag.is_set():
                 raise GenerationCancelled()
-            self.finished_job.emit(job.id, list(parts))
+            self.finished_job.emit(job.id, result)
         except GenerationCancelled:
             self.cancelled.emit(job.id)
         except (EngineError, ValueError, OSError) as exc:

@@ -15,6 +15,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from engine.backends import available_backends
+from engine.prompt import analyze_prompt
 from resonant_studio import __version__
 from resonant_studio.engine_thread import EngineThread
 from resonant_studio.exporter import has_notes, run_export
@@ -47,6 +48,8 @@ class MainWindow(QMainWindow):
         self.notifier = Notifier(self)
         self.engine = EngineThread(self)
         self.engine.start()
+        # the default engine and the prompt reader are warmed on the engine thread while the window opens
+        self.engine.preload("composer", then=lambda: analyze_prompt("warm up: house, 120 bpm, C minor"))
         self.controller = SessionController(self.notifier, self.engine, player_factory=player_factory, parent=self)
         self.projects = ProjectFiles(self.controller, self.settings, self.notifier, self)
         self.export_dialog: ExportDialog | None = None

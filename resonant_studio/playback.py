@@ -106,15 +106,23 @@ class Player:
 
     # --- control (UI thread) --------------------------------------------------------------------
     @staticmethod
-    def empty_mix() -> np.ndarray:
-        return np.zeros((0, CHANNELS), dtype=np.float32)
-
-    def set_mix(self, mix: np.ndarray) -> None:
-        """Swap in a new mix without stopping: prepared here, then one reference assignment."""
+    def prepare(mix: np.ndarray) -> np.ndarray:
+        """A buffer the callback can copy from: stereo float32, clipped to [-1, 1], contiguous."""
         buf = np.ascontiguousarray(np.clip(np.asarray(mix, dtype=np.float32), -1.0, 1.0))
         if buf.ndim != 2 or buf.shape[1] != CHANNELS:
             raise ValueError(f"the mix must be stereo [N, 2], got shape {buf.shape}")
-        self._buffer = buf
+        return buf
+
+    def swap(self, buffer: np.ndarray) -> None:
+        """Swap in a buffer made by ``prepare``: one reference assignment, playback goes on."""
+        if buffer.dtype != np.float32 or buffer.ndim != 2 or buffer.shape[1] != CHANNELS \
+                or not buffer.flags.c_contiguous:
+            raise ValueError("swap() takes a buffer made by Player.prepare()")
+        self._buffer = buffer
+
+    def set_mix(self, mix: np.ndarray) -> None:
+        """Prepare ``mix`` here (off the callback), then swap it in without stopping."""
+        self.swap(self.prepare(mix))
 
     @property
     def length(self) -> int:

@@ -22,10 +22,12 @@ from resonant_studio import studio
 from resonant_studio.audio_import import read_audio
 from resonant_studio.engine_thread import EngineThread
 from resonant_studio.errors import AppError
+from resonant_studio.mix_renderer import MixRenderer, snapshot
 from resonant_studio.notifier import Notifier
 from resonant_studio.playback import Player
+from resonant_studio.preset_render import session_for_config
+from resonant_studio.take_postprocess import POSTPROCESS_REQUEST, finish_parts, postprocess_request
 from tracks import Session, Take, Track, TracksError
-from tracks.mixer import render_mix
 
 USER_ERRORS = (AppError, EngineError, TracksError, ValueError, OSError)
 PlayerFactory = Callable[[int], Player]
@@ -39,6 +41,18 @@ class PendingJob:
     seed: int
     prompt: str
     label: str
+    config: Any = None
+    """The resolved preset configuration (``ResolvedConfig``) the parts are post-processed with."""
+
+
+@dataclass
+class PendingAnalysis:
+    """A prompt being read on the engine thread; ``session`` None means a new piece."""
+
+    session: Session | None
+    prompt: str
+    engine: str
+    seed: int
 
 
 class SessionController(QObject):
@@ -62,6 +76,10 @@ class SessionController(QObject):
         self._dirty = False
         self._jobs: dict[int, PendingJob] = {}
         self._mix_scheduled = False
+        self._mix_serial = 0
+        self._mix_shown = 0
+        self.mix_renderer = MixRenderer(self)
+        self.mix_renderer.ready.connect(self._on_mix_ready)
         self._bound_tracks: list[Track] = []
         engine.finished_job.connect(self._on_finished)
         engine.failed.connect(self._on_failed)
@@ -131,15 +149,20 @@ class SessionController(QObject):
 
     @property
     def mix_pending(self) -> bool:
-        """True between a document change and the re-mix it schedules."""
-        return self._mix_scheduled
+        """True between a document change and the moment its mix reaches the player."""
+        return self._mix_scheduled or self._mix_shown != self._mix_serial
 
     def _refresh_mix(self) -> None:
+        """Snapshot what is audible (cheap) and let the worker thread render it."""
         self._mix_scheduled = False
-        if self.session is None:
-            self.player.set_mix(Player.empty_mix())
-        else:
-            self.player.set_mix(render_mix(self.session))
+        self._mix_serial += 1
+        self.mix_renderer.request(snapshot(self.session, self._mix_serial))
+
+    def _on_mix_ready(self, serial: int, buffer: object) -> None:
+        if serial != self._mix_serial:
+            return  # a newer change is already being rendered
+        self.player.swap(buffer)  # type: ignore[arg-type]
+        self._mix_shown = serial
         self.mix_changed.emit()
 
     # --- generation -------------------------------------------------------------------------------
@@ -147,14 +170,33 @@ class SessionController(QObject):
     def busy(self) -> bool:
         return bool(self._jobs)
 
-    def generate(self, prompt: str, *, engine: str = "composer", bars: int | None = None, seed: int = 0) -> int | None:
+    def generate(self, prompt: str, *, engine: str = "composer", bars: int | None = None, seed: int = 0,
+                 config: Any = None) -> int | None:
         """Fill every unlocked track. A first Generate (or a new prompt with nothing locked) starts
-        a new piece from the prompt; otherwise the piece keeps its tempo and key so new parts fit."""
+        a new piece from the prompt; otherwise the piece keeps its tempo and key so new parts fit.
+        With a preset ``config`` (``ResolvedConfig``) its engine, seed, prompt and context are used.
+
+        Reading a new prompt is engine work, so it runs on the engine thread too; the request
+        is built when its context comes back."""
         try:
-            session = self._session_for(prompt, bars)
-            targets = studio.default_targets(session)
-            label = "Generate"
-            return self._submit(session, targets, engine, seed, prompt or session.prompt, label)
+            if self._jobs:
+                raise AppError("a generation is already running: wait for it or press Cancel")
+            if config is not None:
+                return self._generate_with_config(config)
+            s = self.session
+            fresh = s is None or not any(t.takes for t in s.tracks)
+            if fresh and not prompt:
+                raise AppError("write a prompt first: describe the music you want, then press Generate")
+            text = prompt or (s.prompt if s is not None else "")
+            changed = s is not None and ((prompt and prompt != s.prompt) or (bars is not None and bars != s.bars))
+            if fresh or (changed and not any(t.locked for t in s.tracks)):
+                job_id = self.engine.submit_task("analyze", lambda: analyze_prompt(text, bars=bars))
+                self._jobs[job_id] = PendingAnalysis(s if not fresh else None, text, engine, seed)
+                self.generation_started.emit("Reading the prompt…")
+                self.busy_changed.emit(True)
+                return job_id
+            assert s is not None
+            return self._submit(s, studio.default_targets(s), engine, seed, text, "Generate")
         except USER_ERRORS as exc:
             self.notifier.error(str(exc))
             return None
@@ -174,30 +216,39 @@ class SessionController(QObject):
             self.notifier.error(str(exc))
             return None
 
-    def _session_for(self, prompt: str, bars: int | None) -> Session:
-        s = self.session
-        fresh = s is None or not any(t.takes for t in s.tracks)
-        if fresh:
-            if not prompt:
-                raise AppError("write a prompt first: describe the music you want, then press Generate")
-            session = studio.new_session(prompt, bars=bars)
+    def _continue_after_analysis(self, job: "PendingAnalysis", context: MusicalContext) -> None:
+        """The prompt's context is back: start the piece (or re-read it), then generate."""
+        if job.session is None:
+            session = studio.new_session(job.prompt, context=context)
             self.set_session(session, self.folder, dirty=True)
-            return session
-        assert s is not None
-        changed = (prompt and prompt != s.prompt) or (bars is not None and bars != s.bars)
-        if changed and not any(t.locked for t in s.tracks):
-            ctx = analyze_prompt(prompt or s.prompt, bars=bars)
-            s.prompt = prompt or s.prompt
-            s.context = ctx.to_dict()  # undoable; locked tracks would keep the old tempo and key
-        return s
+        else:
+            session = job.session
+            if session is not self.session:
+                return  # another session was opened meanwhile
+            session.prompt = job.prompt
+            session.context = context.to_dict()  # undoable; only done when nothing is locked
+        self._submit(session, studio.default_targets(session), job.engine, job.seed, job.prompt, "Generate")
 
-    def _submit(self, session: Session, targets: list[Track], engine: str, seed: int, prompt: str,
-                label: str) -> int:
+    def _generate_with_config(self, config: Any) -> int:
         if self._jobs:
             raise AppError("a generation is already running: wait for it or press Cancel")
-        request = studio.build_request(session, targets, seed, prompt=prompt)
-        job_id = self.engine.submit(engine, request)
-        self._jobs[job_id] = PendingJob(session, list(targets), engine, seed, request.prompt, label)
+        session, context, new = session_for_config(self.session, config)
+        if new:
+            self.set_session(session, self.folder, dirty=True)
+        return self._submit(session, studio.default_targets(session), config.engine, config.seed, config.prompt,
+                            "Generate", config=config, context=context)
+
+    def _submit(self, session: Session, targets: list[Track], engine: str, seed: int, prompt: str,
+                label: str, *, config: Any = None, context: MusicalContext | None = None) -> int:
+        if self._jobs:
+            raise AppError("a generation is already running: wait for it or press Cancel")
+        params = dict(config.generation_params) if config is not None else {}
+        spec = postprocess_request(session, targets, config)
+        if spec is not None:  # a preset's length, loop and level: done on the engine thread, off the UI
+            params[POSTPROCESS_REQUEST] = spec
+        request = studio.build_request(session, targets, seed, prompt=prompt, params=params or None, context=context)
+        job_id = self.engine.submit(engine, request, **(config.engine_options() if config is not None else {}))
+        self._jobs[job_id] = PendingJob(session, list(targets), engine, seed, request.prompt, label, config)
         names = ", ".join(t.name for t in targets)
         self.generation_started.emit(f"{label}: {names} ({engine}, seed {seed})")
         self.busy_changed.emit(True)
@@ -210,16 +261,25 @@ class SessionController(QObject):
         if job_id in self._jobs:
             self.generation_progress.emit(fraction, message)
 
-    def _on_finished(self, job_id: int, parts: list) -> None:
+    def _on_finished(self, job_id: int, result: Any) -> None:
         job = self._jobs.pop(job_id, None)
         if job is None:
+            return
+        if isinstance(job, PendingAnalysis):
+            try:
+                self._continue_after_analysis(job, result)
+            except USER_ERRORS as exc:
+                self.notifier.error(str(exc))
+            self.busy_changed.emit(bool(self._jobs))
             return
         self.busy_changed.emit(bool(self._jobs))
         if job.session is not self.session:
             return
+        parts = result
         try:
+            parts, extra = finish_parts(job.session, job.targets, parts, job.config, job.engine)  # presets' length, loop, level
             takes = studio.apply_results(job.session, job.targets, parts, job.engine, job.seed, job.prompt,
-                                         label=job.label, extra_params={"engine": job.engine})
+                                         label=job.label, extra_params=extra)
         except USER_ERRORS as exc:
             self.notifier.error(f"the new takes were not added: {exc}")
             return
@@ -285,6 +345,7 @@ class SessionController(QObject):
 
     def shutdown(self) -> None:
         self.engine.cancel()
+        self.mix_renderer.stop()
         self.player.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from PySide6.QtGui import QColor, QIcon
@@ -27,8 +28,9 @@ def role_colour(role: str) -> QColor:
     return QColor(ROLE_COLOURS.get(role, ROLE_COLOURS["other"]))
 
 
+@functools.cache
 def icon(name: str) -> QIcon:
-    """An icon from resources/icons/NAME.svg (an empty icon if the file is missing)."""
+    """An icon from resources/icons/NAME.svg (an empty icon if the file is missing); loaded once."""
     path = RESOURCES / "icons" / f"{name}.svg"
     return QIcon(str(path)) if path.exists() else QIcon()
 

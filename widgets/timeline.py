@@ -7,7 +7,7 @@ An adapter over the session's track list: lanes come and go with ``track_added``
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from tracks import Session, Track
@@ -16,6 +16,7 @@ from widgets.track_header import HEADER_WIDTH
 from widgets.track_lane import TrackLane
 
 RULER_HEIGHT = 30
+SPARE_LANES = 6  # lanes built ahead and kept for reuse, so a Generate never waits for one
 
 
 class BarRuler(pg.PlotWidget):
@@ -103,29 +104,74 @@ class Timeline(QWidget):
         layout.addWidget(ruler_row)
         layout.addWidget(self.scroll, 1)
         self.ruler.seek_requested.connect(self.seek_requested)
+        self._spare: list[TrackLane] = [self._new_lane() for _ in range(SPARE_LANES)]
+        self._reusable: list[TrackLane] = []
+        self._to_build: list[Track] = []
+        self._build_timer = QTimer(self)
+        self._build_timer.setSingleShot(True)
+        self._build_timer.setInterval(0)
+        self._build_timer.timeout.connect(self._build_next)
 
     # --- binding to a session ---------------------------------------------------------------
     def set_session(self, session: Session | None) -> None:
-        self.unbind()
+        """Show ``session``. Lanes are (re)bound one per event-loop turn, so even a first
+        session's four new waveform views never freeze the window in one long step."""
+        reusable = [self.lanes[t.id] for t in (self.session.tracks if self.session else ()) if t.id in self.lanes]
+        self.unbind(keep=reusable)
         self.session = session
+        self._reusable = reusable
         if session is None:
+            self._retire_reusable()
             self.hint.show()
             return
-        session.track_added.connect(self._add_lane)
+        session.track_added.connect(self._on_track_added)
         session.track_removed.connect(self._remove_lane)
         session.context_changed.connect(self._on_context)
         self._on_context(session.context)
-        for track in session.tracks:
-            self._add_lane(track)
+        self._to_build = list(session.tracks)
         self.fit()
+        self._build_next()
 
-    def unbind(self) -> None:
+    @property
+    def building(self) -> bool:
+        """True while lanes for the current session are still being made."""
+        return bool(self._to_build)
+
+    def _build_next(self) -> None:
+        if self._to_build:
+            lane = self._add_lane(self._to_build.pop(0))
+            if self.isVisible():  # paint this lane now, so the work is spread over the turns too
+                self._lane_layout.activate()
+                lane.repaint()
+        if self._to_build:
+            self._build_timer.start()
+        else:
+            self._retire_reusable()
+            self._refresh_audible()
+
+    def _retire_reusable(self) -> None:
+        for lane in self._reusable:
+            self._park(lane)
+        self._reusable = []
+        self.hint.setVisible(not self.lanes)
+
+    def unbind(self, keep: list[TrackLane] | None = None) -> None:
+        """Stop listening to the session; lanes in ``keep`` stay on screen to be rebound."""
+        self._build_timer.stop()
+        self._to_build = []
         if self.session is not None:
-            self.session.track_added.disconnect(self._add_lane)
+            self.session.track_added.disconnect(self._on_track_added)
             self.session.track_removed.disconnect(self._remove_lane)
             self.session.context_changed.disconnect(self._on_context)
-        for track in [lane.track for lane in self.lanes.values()]:
-            self._remove_lane(track)
+        keep = keep or []
+        for track_id, lane in list(self.lanes.items()):
+            track = lane.track
+            del self.lanes[track_id]
+            if track is not None:
+                track.changed.disconnect(self._on_track_changed)
+            lane.unbind()
+            if lane not in keep:
+                self._park(lane)
         self.session = None
 
     def _on_context(self, context: dict) -> None:
@@ -138,33 +184,61 @@ class Timeline(QWidget):
         for lane in self.lanes.values():
             lane.waveform.set_grid(self._duration, seconds_per_beat, s.beats_per_bar)
 
-    def _add_lane(self, track: Track) -> None:
-        s = self.session
-        assert s is not None
-        lane = TrackLane(track, s.sample_rate, self._container)
+    def _new_lane(self) -> TrackLane:
+        lane = TrackLane(None, 44100, self._container)
+        lane.hide()
         lane.waveform.setAcceptDrops(False)  # drops go to the timeline itself
-        lane.waveform.set_grid(s.duration, 60.0 / s.tempo, s.beats_per_bar)
         lane.waveform.setXLink(self.ruler)
         lane.regenerate_requested.connect(self.regenerate_requested)
         lane.seek_requested.connect(self.seek_requested)
         lane.error.connect(self.error)
+        return lane
+
+    def _on_track_added(self, track: Track) -> None:
+        if self._to_build:
+            self._to_build.append(track)
+        else:
+            self._add_lane(track)
+            self._refresh_audible()
+
+    def _add_lane(self, track: Track) -> TrackLane:
+        s = self.session
+        assert s is not None
+        if self._reusable:
+            lane = self._reusable.pop(0)  # already on screen at this position: rebinding is cheap
+        else:
+            lane = self._spare.pop() if self._spare else self._new_lane()
+            index = list(s.tracks).index(track) if track in s.tracks else len(self.lanes)
+            self._lane_layout.insertWidget(index, lane)
+            lane.show()
+        lane.bind(track, s.sample_rate)
+        lane.waveform.set_grid(s.duration, 60.0 / s.tempo, s.beats_per_bar)
         track.changed.connect(self._on_track_changed)
-        index = list(s.tracks).index(track) if track in s.tracks else len(self.lanes)
-        self._lane_layout.insertWidget(index, lane)
         self.lanes[track.id] = lane
         self.hint.hide()
-        self._refresh_audible()
+        return lane
 
     def _remove_lane(self, track: Track) -> None:
+        if track in self._to_build:
+            self._to_build.remove(track)
+            return
         lane = self.lanes.pop(track.id, None)
         if lane is None:
             return
         track.changed.disconnect(self._on_track_changed)
         lane.unbind()
-        self._lane_layout.removeWidget(lane)
-        lane.deleteLater()
-        self.hint.setVisible(not self.lanes)
+        self._park(lane)
+        self.hint.setVisible(not self.lanes and not self._to_build)
         self._refresh_audible()
+
+    def _park(self, lane: TrackLane) -> None:
+        """Take a lane off screen; keep it for reuse (a new pyqtgraph view costs ~15 ms)."""
+        self._lane_layout.removeWidget(lane)
+        lane.hide()
+        if len(self._spare) < SPARE_LANES:
+            self._spare.append(lane)
+        else:
+            lane.deleteLater()
 
     def _on_track_changed(self, field: str, old: object, new: object) -> None:
         if field in ("muted", "solo"):

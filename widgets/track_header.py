@@ -8,6 +8,7 @@ logic beyond that; regenerating is a request the timeline passes up.
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -24,40 +25,33 @@ from tracks.errors import TracksError
 from widgets.theme import icon, role_colour
 
 HEADER_WIDTH = 270
-LOCKED_STYLE = "QFrame#trackHeader { background: #3a3218; }"
+STRIP_WIDTH = 6
+LOCKED_TINT = QColor(255, 204, 51, 48)  # amber wash over a locked header
 
 
 class TrackHeader(QFrame):
     regenerate_requested = Signal(object)   # the Track
     error = Signal(str)                     # a refused change, as a sentence
 
-    def __init__(self, track: Track, parent: QWidget | None = None) -> None:
+    def __init__(self, track: Track | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trackHeader")
         self.setFixedWidth(HEADER_WIDTH)
-        self.track = track
-        colour = role_colour(track.role).name()
+        self.track: Track | None = None
 
-        self.colour_strip = QFrame(self)
-        self.colour_strip.setFixedWidth(6)
-        self.colour_strip.setStyleSheet(f"background: {colour}; border: none;")
-
-        self.name_label = QLabel(track.name, self)
+        self._colour = role_colour("other")
+        self._locked_shown = False
+        self.name_label = QLabel("", self)
         self.name_label.setObjectName("trackName")
         self.name_label.setMinimumWidth(60)
-        self.name_label.setToolTip(f"{track.name} ({track.role})")
-        self.role_label = QLabel(track.role, self)
-        self.role_label.setStyleSheet(f"color: {colour}; background: transparent; font-size: 8pt;")
+        self.role_label = QLabel("", self)
 
         self.lock_button = self._tool("lockButton", checkable=True)
         self.lock_button.setIconSize(QSize(18, 18))
-        self.regenerate_button = self._tool("regenerateButton", tip=f"Regenerate {track.name} alone, "
-                                            "fitting the other tracks (locked tracks never change)")
+        self.regenerate_button = self._tool("regenerateButton")
         self.regenerate_button.setIcon(icon("regenerate"))
-        self.mute_button = self._tool("muteButton", text="M", checkable=True,
-                                      tip=f"Mute {track.name}: leave it out of the mix")
-        self.solo_button = self._tool("soloButton", text="S", checkable=True,
-                                      tip=f"Solo {track.name}: hear only soloed tracks")
+        self.mute_button = self._tool("muteButton", text="M", checkable=True)
+        self.solo_button = self._tool("soloButton", text="S", checkable=True)
 
         self.gain_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.gain_slider.setRange(-600, 120)  # tenths of a dB
@@ -89,9 +83,8 @@ class TrackHeader(QFrame):
         body.addWidget(self.take_box)
         body.addLayout(gain_row)
         outer = QHBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setContentsMargins(STRIP_WIDTH, 0, 0, 0)
         outer.setSpacing(0)
-        outer.addWidget(self.colour_strip)
         outer.addLayout(body, 1)
 
         self.lock_button.toggled.connect(self._write_locked)
@@ -102,9 +95,20 @@ class TrackHeader(QFrame):
         self.gain_slider.sliderReleased.connect(self._commit_gain)
         self.take_box.activated.connect(self._write_take)
 
-        track.changed.connect(self._on_track_changed)
-        track.take_added.connect(self._on_take_added)
-        self._refresh_all()
+        if track is not None:
+            self.bind(track)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """The role colour down the left edge; an amber wash when locked (no restyling needed)."""
+        super().paintEvent(event)
+        painter = QPainter(self)
+        painter.fillRect(0, 0, STRIP_WIDTH, self.height(), self._colour)
+        if self._locked_shown:
+            painter.fillRect(STRIP_WIDTH, 0, self.width() - STRIP_WIDTH, self.height(), LOCKED_TINT)
+        painter.end()
+
+    def shows_locked(self) -> bool:
+        return self._locked_shown
 
     def _tool(self, name: str, *, text: str = "", tip: str = "", checkable: bool = False) -> QToolButton:
         b = QToolButton(self)
@@ -115,10 +119,29 @@ class TrackHeader(QFrame):
         b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         return b
 
+    def bind(self, track: Track) -> None:
+        """Show ``track`` and edit it (a header is reused for another track after ``unbind``)."""
+        self.unbind()
+        self.track = track
+        colour = role_colour(track.role).name()
+        self._colour = role_colour(track.role)
+        self.role_label.setText(f'<span style="color: {colour}; font-size: 8pt;">{track.role}</span>')
+        self.update()
+        self.name_label.setToolTip(f"{track.name} ({track.role})")
+        self.regenerate_button.setToolTip(f"Regenerate {track.name} alone, fitting the other tracks "
+                                          "(locked tracks never change)")
+        self.mute_button.setToolTip(f"Mute {track.name}: leave it out of the mix")
+        self.solo_button.setToolTip(f"Solo {track.name}: hear only soloed tracks")
+        track.changed.connect(self._on_track_changed)
+        track.take_added.connect(self._on_take_added)
+        self._refresh_all()
+
     def unbind(self) -> None:
-        """Stop listening to the track (called before the header is thrown away)."""
-        self.track.changed.disconnect(self._on_track_changed)
-        self.track.take_added.disconnect(self._on_take_added)
+        """Stop listening to the track (before the header is reused or thrown away)."""
+        if self.track is not None:
+            self.track.changed.disconnect(self._on_track_changed)
+            self.track.take_added.disconnect(self._on_take_added)
+            self.track = None
 
     # --- document -> widgets ----------------------------------------------------------------
     def _on_track_changed(self, field: str, old: object, new: object) -> None:
@@ -129,6 +152,8 @@ class TrackHeader(QFrame):
 
     def _refresh_all(self) -> None:
         t = self.track
+        if t is None:
+            return
         for button, value in ((self.lock_button, t.locked), (self.mute_button, t.muted),
                               (self.solo_button, t.solo)):
             with QSignalBlocker(button):
@@ -138,7 +163,9 @@ class TrackHeader(QFrame):
                                     if t.locked else f"Lock {t.name}: keep it as it is and make new parts fit it")
         self.regenerate_button.setEnabled(not t.locked)
         self.name_label.setText(t.name)
-        self.setStyleSheet(LOCKED_STYLE if t.locked else "")
+        if t.locked != self._locked_shown:
+            self._locked_shown = t.locked
+            self.update()
         with QSignalBlocker(self.gain_slider):
             self.gain_slider.setValue(int(round(t.gain_db * 10)))
         self._show_gain(t.gain_db)
@@ -146,6 +173,8 @@ class TrackHeader(QFrame):
 
     def _refresh_takes(self) -> None:
         t = self.track
+        if t is None:
+            return
         with QSignalBlocker(self.take_box):
             self.take_box.clear()
             for i, take in enumerate(t.takes):
@@ -163,6 +192,8 @@ class TrackHeader(QFrame):
 
     # --- widgets -> document ----------------------------------------------------------------
     def _write(self, field: str, value: object) -> None:
+        if self.track is None:
+            return
         try:
             setattr(self.track, field, value)
         except (TracksError, ValueError, IndexError) as exc:
@@ -170,6 +201,8 @@ class TrackHeader(QFrame):
             self._refresh_all()
 
     def _write_locked(self, value: bool) -> None:
+        if self.track is None:
+            return
         if value and self.track.active_take is None:
             self.error.emit(f"{self.track.name} has no take yet: generate it before locking it")
             self._refresh_all()
@@ -185,5 +218,5 @@ class TrackHeader(QFrame):
         self._write("gain_db", self.gain_slider.value() / 10.0)
 
     def _write_take(self, index: int) -> None:
-        if 0 <= index < len(self.track.takes):
+        if self.track is not None and 0 <= index < len(self.track.takes):
             self._write("active_index", index)

@@ -45,11 +45,15 @@ class Transport(QWidget):
             layout.addWidget(w)
         layout.addWidget(self.audio_status, 1)
 
+        self._playing_shown = False
         self.play_button.clicked.connect(self.play_toggled)
         self.stop_button.clicked.connect(self.stop_clicked)
         self.loop_button.toggled.connect(self.loop_toggled)
 
     def set_playing(self, playing: bool) -> None:
+        if playing == self._playing_shown:
+            return
+        self._playing_shown = playing
         self.play_button.setIcon(icon("pause" if playing else "play"))
         self.play_button.setToolTip("Pause (Space)" if playing else "Play (Space)")
 
@@ -59,7 +63,9 @@ class Transport(QWidget):
         bar, beat = divmod(int(beats), per_bar)
         ticks = int((beats - int(beats)) * 100)
         minutes, secs = divmod(seconds, 60.0)
-        self.position_label.setText(f"{bar + 1}.{beat + 1}.{ticks:02d}   {int(minutes)}:{secs:04.1f}")
+        text = f"{bar + 1}.{beat + 1}.{ticks:02d}   {int(minutes)}:{secs:04.1f}"
+        if text != self.position_label.text():
+            self.position_label.setText(text)
 
     def set_info(self, text: str) -> None:
         self.info_label.setText(text)

@@ -6,6 +6,9 @@ take costs the same to draw as a ten-second one. Clicking seeks; the wheel zooms
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -15,31 +18,47 @@ from PySide6.QtWidgets import QLabel
 from widgets.theme import GRID_BAR, GRID_BEAT, LANE_BACKGROUND, PLAYHEAD
 
 ENVELOPE_BINS = 6000
+ENVELOPE_CACHE = 16  # takes per lane whose envelopes are kept
+SYNC_ENVELOPE_SAMPLES = 200_000  # shorter takes are reduced on the spot
 
 
 def min_max_envelope(audio: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray]:
     """Sample positions and values of a min/max polyline that looks like the full waveform.
 
-    ``audio`` is ``[N]`` or ``[N, C]`` (channels are averaged). Short signals come back as is;
-    longer ones as ``2 * bins`` points, alternating each bin's minimum and maximum.
+    ``audio`` is ``[N]`` or ``[N, C]``. Short signals come back as they are (channels
+    averaged); longer ones as ``2 * bins`` points alternating each bin's minimum and maximum
+    over all channels, so every peak stays visible. Bins are views of the input: no copy.
     """
-    mono = np.asarray(audio, dtype=np.float32)
-    if mono.ndim == 2:
-        mono = mono.mean(axis=1)
-    n = mono.shape[0]
+    a = np.asarray(audio, dtype=np.float32)
+    if a.ndim == 1:
+        a = a[:, None]
+    n, channels = a.shape
     if n <= 2 * bins:
-        return np.arange(n, dtype=np.float64), mono.astype(np.float64)
-    step = -(-n // bins)  # ceil: every sample falls in some bin
-    padded = np.empty(bins * step, dtype=np.float32)
-    padded[:n] = mono
-    padded[n:] = mono[-1]
-    blocks = padded.reshape(bins, step)
+        return np.arange(n, dtype=np.float64), a.mean(axis=1).astype(np.float64)
+    step = n // bins
+    full = step * bins
+    blocks = np.ascontiguousarray(a[:full]).reshape(bins, step * channels)
+    lows = blocks.min(axis=1)
+    highs = blocks.max(axis=1)
+    if full < n:  # the last few samples join the last bin
+        lows[-1] = min(lows[-1], a[full:].min())
+        highs[-1] = max(highs[-1], a[full:].max())
     y = np.empty(2 * bins, dtype=np.float64)
-    y[0::2] = blocks.min(axis=1)
-    y[1::2] = blocks.max(axis=1)
+    y[0::2] = lows
+    y[1::2] = highs
     centres = np.arange(bins, dtype=np.float64) * step + step / 2.0
-    x = np.repeat(centres, 2)
-    return x, y
+    return np.repeat(centres, 2), y
+
+
+def _envelope_seconds(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    x, y = min_max_envelope(audio)
+    return x / float(sample_rate), y
+
+
+@functools.cache
+def _envelope_pool() -> ThreadPoolExecutor:
+    """One worker for every lane: numpy's reductions release the GIL, so the UI keeps turning."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="waveform")
 
 
 def grid_segments(duration: float, seconds_per_beat: float, beats_per_bar: float
@@ -64,6 +83,7 @@ class WaveformView(pg.PlotWidget):
     """Shows one take. ``seek_requested(seconds)`` when clicked."""
 
     seek_requested = Signal(float)
+    _envelope_ready = Signal(str, object)  # from the worker thread, delivered on the UI thread
 
     def __init__(self, colour: QColor, parent=None) -> None:
         super().__init__(parent=parent, background=LANE_BACKGROUND)
@@ -96,16 +116,49 @@ class WaveformView(pg.PlotWidget):
         self._lock_badge.hide()
         self._locked = False
         self._dimmed = False
+        self._envelopes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._pending: set[str] = set()
+        self._shown_key: str | None = None
+        self._envelope_ready.connect(self._on_envelope_ready)
         self.scene().sigMouseClicked.connect(self._on_click)
 
     # --- content --------------------------------------------------------------------------
-    def set_audio(self, audio: np.ndarray | None, sample_rate: int) -> None:
+    def set_audio(self, audio: np.ndarray | None, sample_rate: int, key: str | None = None) -> None:
+        """Draw ``audio``. ``key`` (a take id) caches its envelope, so undo redraws at once;
+        a long take's envelope is computed on a worker thread and drawn when it is ready."""
+        self._shown_key = key
         if audio is None or len(audio) == 0:
             self._curve.setData([], [])
             self._empty.show()
             return
-        x, y = min_max_envelope(audio)
-        self._curve.setData(x / float(sample_rate), y)
+        envelope = self._envelopes.get(key) if key is not None else None
+        if envelope is not None:
+            self._draw(envelope)
+        elif key is None or len(audio) <= SYNC_ENVELOPE_SAMPLES:
+            self._store(key, _envelope_seconds(audio, sample_rate))
+        else:
+            self._pending.add(key)
+            future = _envelope_pool().submit(_envelope_seconds, audio, sample_rate)
+            future.add_done_callback(lambda f, k=key: self._envelope_ready.emit(k, f.result()))
+
+    @property
+    def envelope_pending(self) -> bool:
+        return bool(self._pending)
+
+    def _on_envelope_ready(self, key: str, envelope: tuple) -> None:
+        self._pending.discard(key)
+        self._store(key, envelope)
+
+    def _store(self, key: str | None, envelope: tuple[np.ndarray, np.ndarray]) -> None:
+        if key is not None:
+            self._envelopes[key] = envelope
+            while len(self._envelopes) > ENVELOPE_CACHE:
+                self._envelopes.pop(next(iter(self._envelopes)))
+        if key == self._shown_key:
+            self._draw(envelope)
+
+    def _draw(self, envelope: tuple[np.ndarray, np.ndarray]) -> None:
+        self._curve.setData(*envelope)
         self._empty.hide()
 
     def set_grid(self, duration: float, seconds_per_beat: float, beats_per_bar: float) -> None:
@@ -130,6 +183,10 @@ class WaveformView(pg.PlotWidget):
         self.setBackground("#26231a" if locked else LANE_BACKGROUND)
         self._lock_badge.setVisible(locked)
         self._place_badge()
+
+    def set_colour(self, colour: QColor) -> None:
+        self._colour = QColor(colour)
+        self.set_dimmed(self._dimmed)
 
     def shows_lock(self) -> bool:
         return not self._lock_badge.isHidden()

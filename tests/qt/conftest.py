@@ -40,20 +40,26 @@ def window(qtbot, tmp_path):
     w.shutdown()
 
 
+def settled(window: MainWindow) -> bool:
+    """The mix has reached the player and every lane has drawn its take."""
+    return not window.controller.mix_pending and not window.timeline.building and not any(
+        lane.waveform.envelope_pending for lane in window.timeline.lanes.values())
+
+
 def generate(qtbot, window: MainWindow, prompt: str = PROMPT, bars: int = 4) -> None:
     """Type a prompt, click Generate, wait for the takes to land."""
     window.prompt_bar.prompt_edit.setText(prompt)
     window.prompt_bar.bars_box.setValue(bars)
     with qtbot.waitSignal(window.controller.generation_applied, timeout=GENERATION_TIMEOUT_MS):
         window.prompt_bar.generate_button.click()
-    qtbot.waitUntil(lambda: not window.controller.mix_pending)
+    qtbot.waitUntil(lambda: settled(window))
 
 
 def regenerate(qtbot, window: MainWindow, role: str) -> None:
     lane = window.timeline.lane(window.session.track(role))
     with qtbot.waitSignal(window.controller.generation_applied, timeout=GENERATION_TIMEOUT_MS):
         lane.header.regenerate_button.click()
-    qtbot.waitUntil(lambda: not window.controller.mix_pending)
+    qtbot.waitUntil(lambda: settled(window))
 
 
 def heard(window: MainWindow, frames: int = 4096, start: int = 0) -> np.ndarray:
