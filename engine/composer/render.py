@@ -35,42 +35,38 @@ def render_tonal(notes: Sequence[Note], context: MusicalContext, sample_rate: in
     """Render ``notes`` with ``voice`` into a stereo [N, 2] float32 buffer of the context's length."""
     n_total = context.num_samples(sample_rate)
     voice_fn = VOICE_FUNCTIONS[voice]
-    if not notes:
-        return np.zeros((n_total, 2), dtype=np.float32)
-    starts = beats_to_samples([n.start for n in notes], context.tempo, sample_rate)
-    ends = beats_to_samples([n.start + n.duration for n in notes], context.tempo, sample_rate)
-    mono = np.zeros(n_total, dtype=np.float32)
-    stereo: np.ndarray | None = None
-    cache: dict[tuple[int, int], np.ndarray] = {}
-    for note, s, e in zip(notes, starts, ends):
-        if s >= n_total:
-            continue
-        held = int(max(1, e - s))
-        key = (int(note.pitch), held)
-        wave = cache.get(key)
-        if wave is None:
-            wave = cache[key] = voice_fn(int(note.pitch), held, sample_rate)
-        m = min(len(wave), n_total - s)
-        gain = _velocity_gain(note.velocity)
-        if wave.ndim == 2:
-            if stereo is None:
-                stereo = np.zeros((n_total, 2), dtype=np.float32)
-            stereo[s: s + m] += gain * wave[:m]
-        else:
-            mono[s: s + m] += gain * wave[:m]
-    left, right = _pan_gains(pan)
-    out = np.empty((n_total, 2), dtype=np.float32)
-    np.multiply(mono, left, out=out[:, 0])
-    np.multiply(mono, right, out=out[:, 1])
-    if stereo is not None:
-        out += stereo
-    return out
+    left_gain, right_gain = _pan_gains(pan)
+    # Two contiguous channels while adding notes (column slices of [N, 2] are strided and slow).
+    left = np.zeros(n_total, dtype=np.float32)
+    right = np.zeros(n_total, dtype=np.float32)
+    if notes:
+        starts = beats_to_samples([n.start for n in notes], context.tempo, sample_rate)
+        ends = beats_to_samples([n.start + n.duration for n in notes], context.tempo, sample_rate)
+        cache: dict[tuple[int, int], np.ndarray] = {}
+        for note, s, e in zip(notes, starts, ends):
+            if s >= n_total:
+                continue
+            held = int(max(1, e - s))
+            key = (int(note.pitch), held)
+            wave = cache.get(key)
+            if wave is None:
+                wave = cache[key] = voice_fn(int(note.pitch), held, sample_rate)
+            m = min(len(wave), n_total - s)
+            gain = _velocity_gain(note.velocity)
+            if wave.ndim == 2:  # a stereo voice places itself
+                left[s: s + m] += gain * wave[:m, 0]
+                right[s: s + m] += gain * wave[:m, 1]
+            else:
+                left[s: s + m] += (gain * left_gain) * wave[:m]
+                right[s: s + m] += (gain * right_gain) * wave[:m]
+    return np.stack([left, right], axis=1)
 
 
 def render_drums(notes: Sequence[Note], context: MusicalContext, sample_rate: int, kit: str) -> np.ndarray:
     """Render drum ``notes`` (GM pitches) with the synthesised ``kit`` into a stereo buffer."""
     n_total = context.num_samples(sample_rate)
-    out = np.zeros((n_total, 2), dtype=np.float32)
+    left = np.zeros(n_total, dtype=np.float32)
+    right = np.zeros(n_total, dtype=np.float32)
     by_pitch: dict[int, list[Note]] = {}
     for n in notes:
         by_pitch.setdefault(int(n.pitch), []).append(n)
@@ -80,7 +76,7 @@ def render_drums(notes: Sequence[Note], context: MusicalContext, sample_rate: in
     for pitch, hits in sorted(by_pitch.items()):
         wave = drum_hit(pitch, sample_rate, kit, context.tonic % 12)
         level = LEVEL.get(pitch, 0.4)
-        mono = np.zeros(n_total, dtype=np.float32)
+        left_gain, right_gain = _pan_gains(PAN.get(pitch, 0.0))
         starts = beats_to_samples([n.start for n in hits], context.tempo, sample_rate)
         # Each drum is one voice, as on a drum machine: a hit cuts the previous hit's tail,
         # and the next hat chokes an open hat. Two overlapping kicks would beat instead.
@@ -92,21 +88,19 @@ def render_drums(notes: Sequence[Note], context: MusicalContext, sample_rate: in
             if s >= n_total:
                 continue
             m = int(min(len(wave), n_total - s, max(stop - s, 1)))
-            gain = level * _velocity_gain(note.velocity)
+            hit = wave[:m]
             if m < len(wave) and m > fade.size:
-                mono[s: s + m - fade.size] += gain * wave[: m - fade.size]
-                mono[s + m - fade.size: s + m] += gain * wave[m - fade.size: m] * fade
-            else:
-                mono[s: s + m] += gain * wave[:m]
-        left, right = _pan_gains(PAN.get(pitch, 0.0))
-        out[:, 0] += left * mono
-        out[:, 1] += right * mono
-    return out
+                hit = hit.copy()
+                hit[-fade.size:] *= fade
+            gain = level * _velocity_gain(note.velocity)
+            left[s: s + m] += (gain * left_gain) * hit
+            right[s: s + m] += (gain * right_gain) * hit
+    return np.stack([left, right], axis=1)
 
 
 def fit_peak(audio: np.ndarray, peak: float) -> np.ndarray:
     """Scale ``audio`` in place so its peak is ``peak`` (silence stays silence)."""
-    top = float(np.abs(audio).max()) if audio.size else 0.0
+    top = max(float(audio.max()), -float(audio.min())) if audio.size else 0.0
     if top > 1e-9:
         audio *= np.float32(peak / top)
     return audio
