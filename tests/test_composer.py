@@ -329,6 +329,36 @@ def test_mix_of_four_parts_is_centred_on_the_contexts_key(tonic, mode, degrees, 
         assert best_key(chroma(mix, SR)) == (tonic, mode), seed
 
 
+def pulse_bpm(audio: np.ndarray, sr: int) -> float:
+    """The tempo whose period best repeats the spectral-flux onset envelope (60-200 bpm).
+
+    As in common beat trackers, the autocorrelation is weighted by a log-normal preference
+    around 120 bpm (one octave wide), which settles the doubled/halved-tempo ambiguity.
+    """
+    mono = audio.mean(axis=1)
+    n_fft, hop = 2048, 256
+    frames = np.lib.stride_tricks.sliding_window_view(mono, n_fft)[::hop] * np.hanning(n_fft)
+    log_mag = np.log1p(100 * np.abs(np.fft.rfft(frames, axis=1)))
+    flux = np.maximum(np.diff(log_mag, axis=0), 0).sum(axis=1)
+    flux -= flux.mean()
+    ac = np.correlate(flux, flux, mode="full")[flux.size - 1:]
+    rate = sr / hop
+    lags = np.arange(int(rate * 60 / 200), int(rate * 60 / 60) + 1)
+    prior = np.exp(-0.5 * np.log2(60.0 * rate / lags / 120.0) ** 2)
+    best = lags[np.argmax(ac[lags] * prior)]
+    a, b, c = ac[best - 1], ac[best], ac[best + 1]
+    best = best + 0.5 * (a - c) / (a - 2 * b + c)  # parabolic peak between lags
+    return 60.0 * rate / best
+
+
+@pytest.mark.parametrize("genre,tempo", [("techno", 128.0), ("house", 124.0), ("hip hop", 90.0)])
+def test_drums_give_the_mix_a_clear_pulse_at_the_context_tempo(genre, tempo):
+    for seed in (0, 1):
+        ctx = make_context(genre, tempo=tempo, bars=8, degrees=(1, 1, 6, 7))
+        mix = sum(p.audio for p in generate(ctx, ROLES, seed=seed))
+        assert abs(pulse_bpm(mix, SR) - tempo) <= 2.0, seed
+
+
 # --- control ----------------------------------------------------------------------------------
 
 def test_cancel_between_parts_raises_and_progress_reaches_one():
