@@ -149,6 +149,18 @@ def test_triple_and_compound_meters(meter):
     assert snares == ([1.0, 2.0] if meter == (3, 4) else [1.5]) or drums.params["pattern"] == "waltz_rock"
 
 
+@pytest.mark.parametrize("meter,bars,tempo,sr", [
+    ((5, 4), 3, 100.0, 22050), ((7, 8), 2, 140.0, 22050), ((2, 4), 5, 120.0, 8000),
+    ((12, 8), 2, 70.0, 22050), ((4, 4), 1, 300.0, 48000), ((4, 4), 1, 30.0, 8000),
+])
+def test_unusual_meters_lengths_and_tempos_still_render_every_role(meter, bars, tempo, sr):
+    ctx = make_context("rock", meter=meter, bars=bars, tempo=tempo)
+    for part in generate(ctx, ROLES + ("other",), seed=5, sr=sr):
+        assert part.audio.shape == (ctx.num_samples(sr), 2)
+        assert np.isfinite(part.audio).all() and float(np.abs(part.audio).max()) <= 0.35
+        assert all(0 <= n.start < ctx.total_beats and n.duration > 0 for n in part.notes)
+
+
 # --- lock-awareness ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("as_audio", [False, True], ids=["locked-notes", "locked-audio-only"])
