@@ -102,6 +102,20 @@ def test_params_record_the_choices_and_pinning_them_reproduces_the_part():
     assert other.params["voice"] == "808" and not np.array_equal(other.audio, part.audio)
 
 
+def test_every_roles_resolved_choices_pinned_back_reproduce_it_exactly():
+    ctx = make_context("house", bars=4)
+    names = {"drums": ("voice", "pattern"), "bass": ("voice", "pattern"), "harmony": ("voice", "rhythm"),
+             "melody": ("voice", "form"), "other": ("voice", "texture")}
+    first = generate(ctx, ROLES + ("other",), seed=8)
+    pinned = {p.role: {k: p.params[k] for k in names[p.role]} for p in first}
+    again = generate(ctx, ROLES + ("other",), seed=8, params=pinned)
+    for a, b in zip(first, again):
+        assert np.array_equal(a.audio, b.audio), a.role
+    changed = generate(ctx, ("harmony", "other"), seed=8, params={"harmony": {"rhythm": "sustain"},
+                                                                  "other": {"texture": "drone"}})
+    assert changed[0].params["rhythm"] == "sustain" and changed[1].params["texture"] == "drone"
+
+
 def test_instrument_hint_picks_the_voice():
     ctx = make_context("hip hop", bars=2, instruments=(("bass", "808"), ("harmony", "rhodes"), ("melody", "bells")))
     voices = {p.role: p.params["voice"] for p in generate(ctx, ("bass", "harmony", "melody"))}

@@ -120,17 +120,20 @@ class ComposerBackend:
 def _write_tonal(role: str, ctx: MusicalContext, family: str, voice: str, rng: np.random.Generator,
                  overrides: Mapping[str, Any], kicks: np.ndarray, kick_source: str) -> tuple[list[Note], dict]:
     if role == "bass":
-        pattern = overrides.get("pattern") or bass.default_pattern(family, ctx.energy, rng)
+        # Defaults are drawn even when pinned, so pinning a choice leaves the rest unchanged.
+        default = bass.default_pattern(family, ctx.energy, rng)
+        pattern = overrides.get("pattern") or default
         notes = bass.write_bass(ctx, kicks, pattern, rng)
         return notes, {"voice": voice, "pattern": pattern, "kick_source": kick_source, "kicks": len(kicks)}
     if role == "harmony":
-        rhythm = overrides.get("pattern") or harmony.default_rhythm(ctx, family, voice)
+        rhythm = overrides.get("rhythm") or overrides.get("pattern") or harmony.default_rhythm(ctx, family, voice)
         notes, params = harmony.write_harmony(ctx, rhythm, rng)
         return notes, {"voice": voice, **params}
     if role == "melody":
-        notes, params = melody.write_melody(ctx, rng, overrides.get("pattern"))
+        notes, params = melody.write_melody(ctx, rng, overrides.get("form") or overrides.get("pattern"))
         return notes, {"voice": voice, **params}
-    texture = overrides.get("pattern") or melody.default_texture(family, voice, rng)
+    default = melody.default_texture(family, voice, rng)
+    texture = overrides.get("texture") or overrides.get("pattern") or default
     notes, params = melody.write_texture(ctx, texture, rng)
     return notes, {"voice": voice, **params}
 
@@ -145,7 +148,12 @@ def _merge_close(beats: np.ndarray, tempo: float) -> np.ndarray:
 
 
 def _role_overrides(params: Mapping[str, Any], role: str) -> Mapping[str, Any]:
-    """Per-role choices a caller may pin, e.g. ``params={"bass": {"voice": "808"}}``."""
+    """Per-role choices a caller may pin, e.g. ``params={"bass": {"voice": "808"}}``.
+
+    Keys are the names the part's own params use: "voice" for every role, "pattern" for
+    drums and bass, "rhythm" for harmony, "form" for melody, "texture" for other ("pattern"
+    is accepted for all of them). Anything else in a role's mapping is ignored.
+    """
     value = params.get(role, {}) if isinstance(params, Mapping) else {}
     if not isinstance(value, Mapping):
         raise BackendError(f"composer parameters for {role} must be a mapping such as {{'voice': ...}}, not {value!r}")

@@ -196,7 +196,8 @@ def _fill_hits(kind: str, start_step: int, n_steps: int, rng: np.random.Generato
 def plan_drums(context: MusicalContext, family: str, rng: np.random.Generator, pattern_name: str | None = None) -> DrumPlan:
     """Draw the seed's choices: pattern, variation, how often and how long the fills are."""
     names = list(patterns_for(context, family))
-    name = pattern_name if pattern_name is not None else names[int(rng.integers(len(names)))]
+    drawn = names[int(rng.integers(len(names)))]  # drawn even when pinned: the rest stays the same
+    name = pattern_name if pattern_name is not None else drawn
     steps = steps_per_bar(context.beats_per_bar)
     beat_steps = 6 if meter_kind(context) == "6/8" else 4
     fill_every = 4 if rng.random() < 0.25 + 0.5 * context.energy else 8

@@ -8,8 +8,6 @@ the harmony centred on the key.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from engine.context import MusicalContext

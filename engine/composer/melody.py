@@ -73,8 +73,8 @@ def _nearest_index(ladder: np.ndarray, index: int, allowed: set[int]) -> int:
 
 def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | None = None) -> tuple[list[Note], dict]:
     """Melody notes for the whole context and the resolved choices (form)."""
-    if form is None:
-        form = FORMS[int(rng.integers(len(FORMS)))]
+    drawn = FORMS[int(rng.integers(len(FORMS)))]  # drawn even when pinned: the rest stays the same
+    form = drawn if form is None else form
     if form not in FORMS:
         raise BackendError(f"the composer has no melody form {form!r}: choose one of {', '.join(FORMS)}")
     ladder = _ladder(context)
