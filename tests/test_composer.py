@@ -241,6 +241,15 @@ def test_params_are_plain_json_data():
         assert json.loads(json.dumps(part.params)) == part.params
 
 
+def test_locked_notes_may_be_plain_tuples_as_takes_store_them():
+    ctx = make_context("hip hop", tempo=92, bars=4)
+    drums = generate(ctx, ("drums",), seed=6)[0]
+    as_tuples = tuple(tuple(n) for n in drums.notes)
+    with_notes = generate(ctx, ("bass",), seed=1, locked=(LockedPart("D", "drums", drums.audio, drums.notes),))[0]
+    with_tuples = generate(ctx, ("bass",), seed=1, locked=(LockedPart("D", "drums", drums.audio, as_tuples),))[0]
+    assert with_tuples.notes == with_notes.notes
+
+
 def test_bass_generated_with_drums_uses_those_drums():
     ctx = make_context("hip hop", tempo=90, bars=4)
     drums, bass_part = generate(ctx, ("bass", "drums"), seed=9)[::-1]

@@ -43,9 +43,12 @@ def beats_to_samples(beats: np.ndarray | float, tempo: float, sample_rate: int) 
     return np.round(np.asarray(beats, dtype=np.float64) * (60.0 / tempo) * sample_rate).astype(np.int64)
 
 
-def kick_beats_from_notes(notes: Iterable[Note]) -> np.ndarray:
-    """Sorted, de-duplicated start times (beats) of the kick notes among ``notes``."""
-    starts = sorted({round(float(n.start), 6) for n in notes if int(n.pitch) in KICK_PITCHES})
+def kick_beats_from_notes(notes: Iterable[Note | tuple]) -> np.ndarray:
+    """Sorted, de-duplicated start times (beats) of the kick notes among ``notes``.
+
+    Notes may be ``Note``s or plain (pitch, start, duration, velocity) tuples, as takes store them.
+    """
+    starts = sorted({round(float(n[1]), 6) for n in notes if int(n[0]) in KICK_PITCHES})
     return np.asarray(starts, dtype=np.float64)
 
 
