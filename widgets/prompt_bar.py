@@ -1,7 +1,7 @@
 """The prompt bar: what to make (text), with which engine, how long, which seed; Generate.
 
 Other areas add pickers (style presets, a reference track) with ``add_picker``; they land
-between the seed and the Generate button.
+in the second row, after the seed.
 """
 
 from __future__ import annotations
@@ -9,7 +9,17 @@ from __future__ import annotations
 import random
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from widgets.theme import icon
 
@@ -57,22 +67,29 @@ class PromptBar(QWidget):
         self.generate_button.clicked.connect(self.generate_requested)
         self.prompt_edit.returnPressed.connect(self.generate_requested)
 
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(10, 8, 10, 8)
+        # Two rows: the prompt and Generate get the full width; the settings and any pickers
+        # other areas add sit underneath.
+        top = QHBoxLayout()
+        top.setSpacing(6)
+        top.addWidget(QLabel("Prompt", self))
+        top.addWidget(self.prompt_edit, 1)
+        top.addWidget(self.generate_button)
+        self._options = QHBoxLayout()
+        self._options.setSpacing(6)
+        for w in (self.engine_box, self.bars_box, self.seed_box, self.dice_button):
+            self._options.addWidget(w)
+        self._picker_index = self._options.count()
+        self._options.addStretch(1)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(10, 8, 10, 6)
         self._layout.setSpacing(6)
-        self._layout.addWidget(QLabel("Prompt", self))
-        self._layout.addWidget(self.prompt_edit, 1)
-        self._layout.addWidget(self.engine_box)
-        self._layout.addWidget(self.bars_box)
-        self._layout.addWidget(self.seed_box)
-        self._layout.addWidget(self.dice_button)
-        self._picker_index = self._layout.count()
-        self._layout.addWidget(self.generate_button)
+        self._layout.addLayout(top)
+        self._layout.addLayout(self._options)
 
     def add_picker(self, widget: QWidget) -> None:
-        """Add a control (a preset picker, ...) just before the Generate button."""
+        """Add a control (a preset picker, ...) to the settings row, after those already there."""
         widget.setParent(self)
-        self._layout.insertWidget(self._picker_index, widget)
+        self._options.insertWidget(self._picker_index, widget)
         self._picker_index += 1
 
     # --- values -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from tracks import Session, Track
-from widgets.theme import LANE_BACKGROUND, PLAYHEAD
+from widgets.theme import PLAYHEAD
 from widgets.track_header import HEADER_WIDTH
 from widgets.track_lane import TrackLane
 
@@ -96,7 +96,6 @@ class Timeline(QWidget):
         self.scroll.setObjectName("lanes")
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self._container)
-        self.scroll.setStyleSheet(f"background: {LANE_BACKGROUND};")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
