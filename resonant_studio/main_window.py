@@ -115,8 +115,8 @@ class MainWindow(QMainWindow):
             old.context_changed.disconnect(self._show_session_info)
         self.timeline.set_session(session)
         if session is not None:
-            session.history.changed.connect(self.actions.refresh_undo)
-            session.context_changed.connect(self._show_session_info)
+            session.history.changed.connect(self.actions.refresh_undo, max_args=0)
+            session.context_changed.connect(self._show_session_info, max_args=0)
             if session.prompt and not self.prompt_bar.prompt():
                 self.prompt_bar.set_prompt(session.prompt)
         self._show_session_info()

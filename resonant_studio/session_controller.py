@@ -96,10 +96,10 @@ class SessionController(QObject):
             if session.sample_rate != self.player.sample_rate:
                 self.player.close()
                 self.player = self._player_factory(session.sample_rate)
-            session.history.changed.connect(self._on_history)
-            session.track_added.connect(self._bind_track)
-            session.track_removed.connect(self._unbind_track)
-            session.context_changed.connect(self._on_document_changed)
+            session.history.changed.connect(self._on_history, max_args=0)
+            session.track_added.connect(self._bind_track, max_args=1)
+            session.track_removed.connect(self._unbind_track, max_args=1)
+            session.context_changed.connect(self._on_document_changed, max_args=0)
             for t in session.tracks:
                 self._bind_track(t)
         self.set_dirty(dirty)
@@ -118,7 +118,7 @@ class SessionController(QObject):
             self._unbind_track(t)
 
     def _bind_track(self, track: Track, *_: Any) -> None:
-        track.changed.connect(self._on_document_changed)
+        track.changed.connect(self._on_document_changed, max_args=0)
         self._bound_tracks.append(track)
         self._on_document_changed()
 

@@ -123,18 +123,18 @@ class Timeline(QWidget):
             self._retire_reusable()
             self.hint.show()
             return
-        session.track_added.connect(self._on_track_added)
-        session.track_removed.connect(self._remove_lane)
-        session.context_changed.connect(self._on_context)
+        session.track_added.connect(self._on_track_added, max_args=1)
+        session.track_removed.connect(self._remove_lane, max_args=1)
+        session.context_changed.connect(self._on_context, max_args=1)
         self._on_context(session.context)
         self._to_build = list(session.tracks)
         self.fit()
-        self._build_next()
+        self._build_timer.start()
 
     @property
     def building(self) -> bool:
         """True while lanes for the current session are still being made."""
-        return bool(self._to_build)
+        return bool(self._to_build) or self._build_timer.isActive()
 
     def _build_next(self) -> None:
         if self._to_build:
@@ -212,7 +212,7 @@ class Timeline(QWidget):
             lane.show()
         lane.bind(track, s.sample_rate)
         lane.waveform.set_grid(s.duration, 60.0 / s.tempo, s.beats_per_bar)
-        track.changed.connect(self._on_track_changed)
+        track.changed.connect(self._on_track_changed, max_args=3)
         self.lanes[track.id] = lane
         self.hint.hide()
         return lane

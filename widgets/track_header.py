@@ -132,8 +132,8 @@ class TrackHeader(QFrame):
                                           "(locked tracks never change)")
         self.mute_button.setToolTip(f"Mute {track.name}: leave it out of the mix")
         self.solo_button.setToolTip(f"Solo {track.name}: hear only soloed tracks")
-        track.changed.connect(self._on_track_changed)
-        track.take_added.connect(self._on_take_added)
+        track.changed.connect(self._on_track_changed, max_args=3)  # max_args: no signature inspection
+        track.take_added.connect(self._on_take_added, max_args=2)
         self._refresh_all()
 
     def unbind(self) -> None:

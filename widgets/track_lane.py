@@ -50,7 +50,7 @@ class TrackLane(QWidget):
         self.header.bind(track)
         self.waveform.set_colour(role_colour(track.role))
         self.waveform.setToolTip(f"{track.name}: click to move the playhead, scroll to zoom in time")
-        track.changed.connect(self._on_changed)
+        track.changed.connect(self._on_changed, max_args=3)
         self._shown_take_id = "-"  # force a redraw
         self._redraw_take()
         self.waveform.set_locked(track.locked)
