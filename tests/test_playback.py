@@ -119,3 +119,29 @@ def test_without_portaudio_or_device_says_why() -> None:
     p.seek(50)
     assert p.position == 50
     p.close()
+
+
+def test_real_device_plays_in_real_time_and_swaps_without_stopping() -> None:
+    """Runs where an output device exists (e.g. `jackd --no-realtime -d dummy -r 44100`)."""
+    import time
+
+    p = Player(44100)
+    if not p.available:
+        pytest.skip(p.unavailable_reason or "no audio device")
+    try:
+        p.set_mix(np.zeros((44100 * 5, 2), dtype=np.float32))
+        p.play()
+        start = time.monotonic()
+        deadline = start + 5.0
+        while p.position < 22050 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        elapsed = time.monotonic() - start
+        assert p.position >= 22050, "the device did not pull audio"
+        assert 0.25 < elapsed < 1.5, f"half a second of audio took {elapsed:.2f} s"
+        p.set_mix(np.full((44100 * 5, 2), 0.1, dtype=np.float32))
+        before = p.position
+        while p.position < before + 4410 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert p.playing and p.position >= before + 4410
+    finally:
+        p.close()
