@@ -165,7 +165,10 @@ def bass_808(pitch: int, n: int, sr: int) -> np.ndarray:
 
 
 def sub_bass(pitch: int, n: int, sr: int) -> np.ndarray:
-    env = adsr(n, sr, 0.004, 0.3, 0.85, 0.04)
+    # Settles to 40%: a long note that holds full level reads as a string of false onsets in
+    # spectral-flux detectors (a sine this low beats against its own mirror image in the
+    # lowest FFT bins), and a sub that swells then relaxes sits better under the kick anyway.
+    env = adsr(n, sr, 0.004, 0.25, 0.4, 0.04)
     hz = midi_hz(pitch)
     m = len(env)
     return env * (sine(hz, m, sr) + 0.2 * sine(2 * hz, m, sr) + 0.08 * sine(3 * hz, m, sr))
