@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.controller = SessionController(self.notifier, self.engine, player_factory=player_factory, parent=self)
         self.projects = ProjectFiles(self.controller, self.settings, self.notifier, self)
         self.export_dialog: ExportDialog | None = None
+        self._shut_down = False
 
         engines = [e for e in available_backends() if e == "composer"] + \
                   [e for e in available_backends() if e != "composer"]
@@ -299,9 +300,10 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop timers, playback and the engine thread; forget the crash marker."""
-        if not self.engine.isRunning() and self.controller.session is None:
+        """Stop timers, playback and the engine thread; forget the crash marker. Idempotent."""
+        if self._shut_down:
             return
+        self._shut_down = True
         self.playhead_timer.stop()
         self.projects.closed_cleanly()
         self.timeline.unbind()

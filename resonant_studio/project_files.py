@@ -83,9 +83,18 @@ class ProjectFiles(QObject):
         return path
 
     def closed_cleanly(self) -> None:
-        """Called on a normal exit: nothing to recover next time."""
+        """Called on a normal exit, after the person saved or chose to discard: nothing to
+        recover next time, so this session's autosave goes too."""
         self.timer.stop()
         self.settings.set(RUNNING_KEY, None)
+        folder = self.controller.folder
+        if folder is None:
+            shutil.rmtree(untitled_folder(), ignore_errors=True)
+        else:
+            try:
+                project.autosave_path(folder).unlink()
+            except OSError:
+                pass  # none was written
 
     # --- recovery ---------------------------------------------------------------------------------
     def check_recovery(self) -> bool:

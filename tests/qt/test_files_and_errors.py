@@ -247,5 +247,10 @@ def test_killing_the_real_process_then_restarting_offers_the_work_back(qtbot, tm
         assert w.session is not None and all(len(t.takes) == 1 for t in w.session.tracks)
         assert w.session.prompt == "bright synth pop, 120 bpm"
     finally:
-        w.shutdown()
-    assert project.has_newer_autosave(tmp_path / "data" / "autosave" / "untitled.resonant")
+        w.shutdown()  # a clean exit: the recovered work was neither saved nor wanted again
+    assert not project.has_newer_autosave(tmp_path / "data" / "autosave" / "untitled.resonant")
+    again = make_window(qtbot, config_dir() / "settings.json")
+    try:
+        assert not again.projects.check_recovery()
+    finally:
+        again.shutdown()
