@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -182,11 +182,11 @@ class MainWindow(QMainWindow):
         self._poll_playhead()
 
     def _set_loop(self, on: bool) -> None:
+        """The Loop menu item and the transport's loop button show one state."""
         self.player.loop = on
-        with_blocker = self.actions.loop.blockSignals(True)
-        self.actions.loop.setChecked(on)
-        self.actions.loop.blockSignals(with_blocker)
-        self.transport.loop_button.setChecked(on)
+        for control in (self.actions.loop, self.transport.loop_button):
+            with QSignalBlocker(control):
+                control.setChecked(on)
 
     def _poll_playhead(self) -> None:
         p = self.player

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
@@ -163,3 +164,27 @@ def test_space_toggles_playback_and_the_transport_follows(qtbot, window) -> None
     assert window.transport.position_label.text().endswith("0:02.0")
     QTest.mouseClick(window.transport.stop_button, Qt.MouseButton.LeftButton)
     assert window.player.position == 0
+
+
+def test_without_an_audio_device_the_window_says_why_and_keeps_working(qtbot, tmp_path) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from resonant_studio.main_window import MainWindow
+    from resonant_studio.settings import Settings
+
+    w = MainWindow(settings=Settings(tmp_path / "settings.json"))  # the real player: PortAudio, if any
+    w.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
+    qtbot.addWidget(w)
+    try:
+        if w.player.available:
+            pytest.skip("this machine has an audio output device")
+        reason = w.transport.audio_status.text()
+        assert reason.startswith("cannot play:") and reason == w.player.unavailable_reason
+        generate(qtbot, w, bars=2)
+        w.transport.play_button.click()
+        assert w.notifier.last("info").text.startswith("Cannot play:")
+        w.seek(1.0)
+        assert w.transport.position_label.text().endswith("0:01.0")
+        assert all(len(t.takes) == 1 for t in w.session.tracks)
+    finally:
+        w.shutdown()
