@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -17,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from resonant_studio.notifier import Notifier
 from resonant_studio.session_controller import USER_ERRORS, SessionController
 from resonant_studio.settings import Settings, autosave_dir
-from tracks import project
+from tracks import Session, Track, project
 
 AUTOSAVE_SECONDS = 60
 RUNNING_KEY = "running_session"
@@ -36,8 +37,28 @@ def untitled_folder() -> Path:
     return autosave_dir() / f"untitled{project.PROJECT_SUFFIX}"
 
 
+def detached_copy(session: Session) -> Session:
+    """A copy of ``session`` for another thread to save: same ids, settings and (immutable,
+    shared) takes, no history and no listeners. Built with the document's public API."""
+    copy = Session(session.context, name=session.name, sample_rate=session.sample_rate, prompt=session.prompt)
+    for t in session.tracks:
+        track = Track(t.name, t.role, muted=t.muted, solo=t.solo, gain_db=t.gain_db, pan=t.pan, id=t.id)
+        for take in t.takes:
+            track.add_take(take, activate=False)
+        track.active_index = t.active_index
+        track.locked = t.locked
+        copy.add_track(track, record=False)
+    return copy
+
+
+def _write_autosave(session: Session, folder: Path) -> Path:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return project.save_autosave(session, folder)
+
+
 class ProjectFiles(QObject):
     recent_changed = Signal()
+    _autosave_done = Signal(object, int)   # (Future, revision), from the writer thread
 
     def __init__(self, controller: SessionController, settings: Settings, notifier: Notifier,
                  parent: QObject | None = None) -> None:
@@ -45,47 +66,74 @@ class ProjectFiles(QObject):
         self.controller = controller
         self.settings = settings
         self.notifier = notifier
-        self._autosaved_clean = True
+        self._autosaved_revision = -1
+        self._pending: Future | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
+        self._autosave_done.connect(self._on_autosave_done)
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_interval_ms())
         self.timer.timeout.connect(self.autosave)
         self.timer.start()
         controller.session_changed.connect(self._on_session_changed)
-        controller.dirty_changed.connect(self._on_dirty)
 
     # --- where this session autosaves ---------------------------------------------------------
     def autosave_folder(self) -> Path:
         return self.controller.folder or untitled_folder()
 
     def _on_session_changed(self, session) -> None:
-        self._autosaved_clean = not self.controller.dirty
+        self._autosaved_revision = self.controller.revision if not self.controller.dirty else -1
         if session is not None:
             self.settings.set(RUNNING_KEY, str(self.autosave_folder()))
 
-    def _on_dirty(self, dirty: bool) -> None:
-        if dirty:
-            self._autosaved_clean = False
+    def autosave(self, *, wait: bool = False) -> Path | None:
+        """Autosave if anything changed since the last save or autosave.
 
-    def autosave(self) -> Path | None:
-        """Write the autosave if anything changed since the last save or autosave."""
+        Encoding new takes to FLAC takes a few hundred milliseconds, so a detached copy of
+        the session (sharing its immutable takes) is written on a worker thread. ``wait``
+        blocks until it is written and returns its path (tests, and the moment before a
+        manual save).
+        """
         c = self.controller
-        if c.session is None or not c.dirty or self._autosaved_clean:
+        if self._pending is not None and not self._pending.done():
+            return self._pending.result() if wait else None  # one autosave at a time
+        if c.session is None or not c.dirty or c.revision == self._autosaved_revision:
             return None
         folder = self.autosave_folder()
-        try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            path = project.save_autosave(c.session, folder)
-        except USER_ERRORS as exc:
-            self.notifier.error(f"autosave failed: {exc}")
+        revision = c.revision
+        copy = detached_copy(c.session)
+        future = self._pool.submit(_write_autosave, copy, folder)
+        self._pending = future
+        future.add_done_callback(lambda f: self._autosave_done.emit(f, revision))
+        if not wait:
             return None
-        self._autosaved_clean = True
-        self.settings.set(RUNNING_KEY, str(folder))
+        try:
+            path = future.result()
+        except USER_ERRORS:
+            return None  # reported by _on_autosave_done
+        self._autosaved_revision = revision
         return path
+
+    def _on_autosave_done(self, future: Future, revision: int) -> None:
+        error = future.exception()
+        if error is not None:
+            self.notifier.error(f"autosave failed: {error}")
+            return
+        self._autosaved_revision = revision
+        self.settings.set(RUNNING_KEY, str(future.result().parent))
+
+    def wait_for_autosave(self) -> None:
+        if self._pending is not None:
+            try:
+                self._pending.result()
+            except USER_ERRORS:
+                pass
 
     def closed_cleanly(self) -> None:
         """Called on a normal exit, after the person saved or chose to discard: nothing to
         recover next time, so this session's autosave goes too."""
         self.timer.stop()
+        self.wait_for_autosave()
+        self._pool.shutdown(wait=True)
         self.settings.set(RUNNING_KEY, None)
         folder = self.controller.folder
         if folder is None:
@@ -163,6 +211,7 @@ class ProjectFiles(QObject):
             self.notifier.error("nothing to save yet: generate or import something first")
             return False
         was_untitled = c.folder is None
+        self.wait_for_autosave()  # never two writers in one folder
         try:
             path = project.save_project(c.session, folder)
         except USER_ERRORS as exc:
@@ -170,7 +219,7 @@ class ProjectFiles(QObject):
             return False
         c.folder = path
         c.set_dirty(False)
-        self._autosaved_clean = True
+        self._autosaved_revision = c.revision
         self.settings.set(RUNNING_KEY, str(path))
         if was_untitled:
             shutil.rmtree(untitled_folder(), ignore_errors=True)

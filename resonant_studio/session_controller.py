@@ -74,6 +74,7 @@ class SessionController(QObject):
         self.session: Session | None = None
         self.folder: Path | None = None
         self._dirty = False
+        self.revision = 0  # counts document changes, so autosave knows what it has written
         self._jobs: dict[int, PendingJob] = {}
         self._mix_scheduled = False
         self._mix_serial = 0
@@ -102,6 +103,7 @@ class SessionController(QObject):
             session.context_changed.connect(self._on_document_changed, max_args=0)
             for t in session.tracks:
                 self._bind_track(t)
+        self.revision += 1
         self.set_dirty(dirty)
         self.session_changed.emit(session)
         self._refresh_mix()
@@ -129,6 +131,7 @@ class SessionController(QObject):
         self._on_document_changed()
 
     def _on_history(self) -> None:
+        self.revision += 1
         self.set_dirty(True)
 
     @property

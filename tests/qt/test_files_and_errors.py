@@ -194,7 +194,7 @@ def test_autosaved_work_is_offered_back_after_a_crash(qtbot, tmp_path) -> None:
     first = make_window(qtbot, settings)
     generate(qtbot, first)
     first.session.track("bass").muted = True
-    assert first.projects.autosave() is not None
+    assert first.projects.autosave(wait=True) is not None
     takes = {t.name: t.active_take.id for t in first.session.tracks}
     first.engine.shutdown()  # the process "dies" here: no clean close, the crash marker stays
 
@@ -254,3 +254,16 @@ def test_killing_the_real_process_then_restarting_offers_the_work_back(qtbot, tm
         assert not again.projects.check_recovery()
     finally:
         again.shutdown()
+
+
+def test_autosave_follows_every_change_and_writes_off_the_ui_thread(qtbot, window) -> None:
+    generate(qtbot, window)
+    files = window.projects
+    assert files.autosave(wait=True) is not None
+    assert files.autosave(wait=True) is None  # nothing changed since
+    window.session.track("bass").gain_db = -3.0
+    files.autosave()  # the timer's way: returns at once, the writer thread does the work
+    qtbot.waitUntil(lambda: files._pending.done())
+    loaded = project.load_autosave(files.autosave_folder())
+    assert loaded.track("bass").gain_db == -3.0
+    assert [t.active_take.id for t in loaded.tracks] == [t.active_take.id for t in window.session.tracks]
