@@ -188,3 +188,14 @@ def test_without_an_audio_device_the_window_says_why_and_keeps_working(qtbot, tm
         assert all(len(t.takes) == 1 for t in w.session.tracks)
     finally:
         w.shutdown()
+
+
+def test_clicking_a_lane_moves_the_playhead(qtbot, window) -> None:
+    from PySide6.QtCore import QPointF
+
+    generate(qtbot, window)
+    view = window.timeline.lane(window.session.track("harmony")).waveform
+    scene_point = view.getPlotItem().vb.mapViewToScene(QPointF(3.0, 0.0))
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(scene_point))
+    assert abs(window.player.seconds - 3.0) < 0.05
+    qtbot.waitUntil(lambda: abs(view.playhead() - window.player.seconds) < 1e-6)
