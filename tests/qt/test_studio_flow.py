@@ -199,3 +199,12 @@ def test_clicking_a_lane_moves_the_playhead(qtbot, window) -> None:
     QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(scene_point))
     assert abs(window.player.seconds - 3.0) < 0.05
     qtbot.waitUntil(lambda: abs(view.playhead() - window.player.seconds) < 1e-6)
+
+
+def test_space_types_a_space_in_the_prompt_instead_of_playing(qtbot, window) -> None:
+    edit = window.prompt_bar.prompt_edit
+    window.activateWindow()
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus)
+    QTest.keyClicks(edit, "warm bass")
+    assert edit.text() == "warm bass" and not window.player.playing
