@@ -39,7 +39,9 @@ def apply_dark_theme(app: QApplication) -> None:
     app.setStyle("Fusion")  # the stylesheet is written against Fusion's metrics on every platform
     path = RESOURCES / "dark.qss"
     try:
-        app.setStyleSheet(path.read_text(encoding="utf-8"))
+        # url() in a stylesheet is relative to the working directory: point it at resources/icons
+        icons = (RESOURCES / "icons").as_posix()
+        app.setStyleSheet(path.read_text(encoding="utf-8").replace("@ICONS@", icons))
     except OSError:
         pass  # a missing stylesheet leaves the default look; nothing else depends on it
     app.setWindowIcon(icon("app"))
