@@ -47,7 +47,7 @@ class MenuActions:
         self.cancel.setEnabled(False)
 
         self.play = self._action("&Play / Pause", "Start or pause playback", w.toggle_play, "Space")
-        self.stop = self._action("&Stop", "Stop and go back to the start", w.stop, "Ctrl+Space")
+        self.stop = self._action("&Stop", "Stop and go back to the start", w.stop, "Shift+Space")  # Cmd+Space is Spotlight on macOS
         self.loop = self._action("&Loop", "Loop the whole piece", None, "Ctrl+L")
         self.loop.setCheckable(True)
         self.loop.toggled.connect(w._set_loop)
