@@ -154,8 +154,7 @@ class MainWindow(QMainWindow):
     def _on_busy(self, busy: bool) -> None:
         self.prompt_bar.set_busy(busy)
         self.actions.cancel.setEnabled(busy)
-        for lane in self.timeline.lanes.values():
-            lane.header.regenerate_button.setEnabled(not busy and not lane.track.locked)
+        self.timeline.set_busy(busy)
         if not busy:
             self.generation_status.finish()
 

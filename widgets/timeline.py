@@ -105,6 +105,7 @@ class Timeline(QWidget):
         self.ruler.seek_requested.connect(self.seek_requested)
         self._spare: list[TrackLane] = [self._new_lane() for _ in range(SPARE_LANES)]
         self._reusable: list[TrackLane] = []
+        self._busy = False
         self._to_build: list[Track] = []
         self._build_timer = QTimer(self)
         self._build_timer.setSingleShot(True)
@@ -210,6 +211,7 @@ class Timeline(QWidget):
             index = list(s.tracks).index(track) if track in s.tracks else len(self.lanes)
             self._lane_layout.insertWidget(index, lane)
             lane.show()
+        lane.header.set_busy(self._busy)
         lane.bind(track, s.sample_rate)
         lane.waveform.set_grid(s.duration, 60.0 / s.tempo, s.beats_per_bar)
         track.changed.connect(self._on_track_changed, max_args=3)
@@ -249,6 +251,12 @@ class Timeline(QWidget):
         audible = {t.id for t in self.session.audible_tracks()}
         for track_id, lane in self.lanes.items():
             lane.set_audible(track_id in audible)
+
+    def set_busy(self, busy: bool) -> None:
+        """Offer (or not) the lanes' regenerate buttons, for the lanes there are and those to come."""
+        self._busy = busy
+        for lane in self.lanes.values():
+            lane.header.set_busy(busy)
 
     # --- view ---------------------------------------------------------------------------------
     def lane(self, track: Track | str) -> TrackLane:

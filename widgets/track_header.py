@@ -41,6 +41,7 @@ class TrackHeader(QFrame):
 
         self._colour = role_colour("other")
         self._locked_shown = False
+        self._busy = False
         self.name_label = QLabel("", self)
         self.name_label.setObjectName("trackName")
         self.name_label.setMinimumWidth(60)
@@ -107,6 +108,11 @@ class TrackHeader(QFrame):
             painter.fillRect(STRIP_WIDTH, 0, self.width() - STRIP_WIDTH, self.height(), LOCKED_TINT)
         painter.end()
 
+    def set_busy(self, busy: bool) -> None:
+        """While a generation runs, regenerating is not offered."""
+        self._busy = busy
+        self._refresh_all()
+
     def shows_locked(self) -> bool:
         return self._locked_shown
 
@@ -161,7 +167,7 @@ class TrackHeader(QFrame):
         self.lock_button.setIcon(icon("lock" if t.locked else "unlock"))
         self.lock_button.setToolTip(f"{t.name} is locked: it never changes, and new parts fit it. Click to unlock"
                                     if t.locked else f"Lock {t.name}: keep it as it is and make new parts fit it")
-        self.regenerate_button.setEnabled(not t.locked)
+        self.regenerate_button.setEnabled(not t.locked and not self._busy)
         self.name_label.setText(t.name)
         if t.locked != self._locked_shown:
             self._locked_shown = t.locked

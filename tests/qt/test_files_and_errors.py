@@ -153,11 +153,14 @@ def test_cancel_stops_a_generation_and_changes_nothing(qtbot, window) -> None:
     window.prompt_bar.generate_button.click()
     qtbot.waitUntil(lambda: window.generation_status.bar.value() > 0, timeout=10_000)
     assert window.generation_status.isVisible()
+    qtbot.waitUntil(lambda: not window.timeline.building)
+    assert not any(lane.header.regenerate_button.isEnabled() for lane in window.timeline.lanes.values())
     with qtbot.waitSignal(window.controller.busy_changed, timeout=10_000):
         window.generation_status.cancel_button.click()
     assert "cancelled" in window.notifier.last("info").text
     assert all(not t.takes for t in window.session.tracks)
     assert not window.generation_status.isVisible()
+    assert all(lane.header.regenerate_button.isEnabled() for lane in window.timeline.lanes.values())
 
 
 def test_save_open_and_recent_projects(qtbot, window, tmp_path) -> None:
