@@ -28,10 +28,17 @@ from engine.analysis import SOUND_DIM, analyze_file  # noqa: E402
 from engine.embedding import TEXT_DIM, shared_text_embedder  # noqa: E402
 from resonant_studio.library import Library, SearchFilters, point_id  # noqa: E402
 from synth_music import render  # noqa: E402
+from resonant_studio import fast_blas
 
-OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"
 KEYS = [f"{n} {m}" for n in ("C", "D", "E", "F", "G", "A", "B") for m in ("major", "minor")]
 
+
+
+def _blas(disabled: bool) -> str:
+    if disabled:
+        os.environ[fast_blas.DISABLE_ENV] = "1"
+    fast_blas.ensure_fast_blas()
+    return fast_blas.describe()
 
 def unit(rows: np.ndarray) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
@@ -116,16 +123,6 @@ def bench_store(folder: Path, items: int) -> None:
         print(f"  like + key and tempo 100-110 (selective): {median_ms(selective, 10):7.2f} ms")
 
 
-def blas_for_mlx(disabled: bool) -> str:
-    """MLX's Linux CPU wheel bundles a slow reference BLAS; MiniLM runs ~12x faster with
-    Debian's OpenBLAS preloaded, so re-run this script with it when it is installed."""
-    if sys.platform != "linux":
-        return "platform default (Accelerate/Metal on macOS)"
-    if "openblas" in os.environ.get("LD_PRELOAD", ""):
-        return f"OpenBLAS via LD_PRELOAD ({os.environ['LD_PRELOAD']})"
-    if not disabled and os.path.exists(OPENBLAS):
-        os.execve(sys.executable, [sys.executable, *sys.argv], dict(os.environ, LD_PRELOAD=OPENBLAS))
-    return "MLX's bundled reference BLAS (install libopenblas0-pthread for faster text embedding)"
 
 
 def main() -> None:
@@ -135,7 +132,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--no-openblas", action="store_true", help="keep MLX's bundled BLAS for MiniLM")
     args = parser.parse_args()
-    print(f"BLAS for MLX: {blas_for_mlx(args.no_openblas)}; CPUs: {os.cpu_count()}")
+    print(f"BLAS for MLX: {_blas(args.no_openblas)}; CPUs: {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "files").mkdir()

@@ -14,8 +14,8 @@ import argparse
 import os
 import sys
 import time
+from resonant_studio import fast_blas
 
-OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"
 
 # facebook/musicgen-small's config.json, abridged to what the model reads.
 SMALL = {
@@ -32,17 +32,14 @@ SMALL = {
 }
 
 
-def maybe_reexec_with_openblas(disabled: bool) -> str:
-    if sys.platform != "linux":
-        return "platform default (Accelerate/Metal on macOS)"
-    if os.environ.get("LD_PRELOAD", "").find("openblas") >= 0:
-        threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
-        return f"OpenBLAS via LD_PRELOAD ({os.environ['LD_PRELOAD']}, OPENBLAS_NUM_THREADS={threads})"
-    if not disabled and os.path.exists(OPENBLAS):
-        env = dict(os.environ, LD_PRELOAD=OPENBLAS)
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)
-    return "MLX's bundled reference BLAS (install libopenblas0-pthread for ~50x faster matmuls)"
 
+
+
+def _blas(disabled: bool) -> str:
+    if disabled:
+        os.environ[fast_blas.DISABLE_ENV] = "1"
+    fast_blas.ensure_fast_blas()
+    return fast_blas.describe()
 
 def randomise(model) -> None:
     """Give every parameter small random values (EnCodec kernels start as zeros here)."""
@@ -61,7 +58,7 @@ def main() -> None:
     parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
     parser.add_argument("--no-openblas", action="store_true", help="keep MLX's bundled BLAS")
     args = parser.parse_args()
-    blas = maybe_reexec_with_openblas(args.no_openblas)
+    blas = _blas(args.no_openblas)
 
     import mlx.core as mx
     import numpy as np

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from engine.errors import EngineError
 from resonant_studio.errors import AppError
+from resonant_studio.fast_blas import ensure_fast_blas
 from tracks.errors import TracksError
 
 COMMAND_MODULES = (
@@ -63,5 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The ``resonant`` console script: a fast BLAS for MLX on Linux, then ``main``."""
+    ensure_fast_blas()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
