@@ -6,11 +6,12 @@ An adapter over the session's track list: lanes come and go with ``track_added``
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from tracks import Session, Track
+from tracks import Session, Take, Track
 from widgets.theme import PLAYHEAD
 from widgets.track_header import HEADER_WIDTH
 from widgets.track_lane import TrackLane
@@ -104,6 +105,7 @@ class Timeline(QWidget):
         layout.addWidget(self.scroll, 1)
         self.ruler.seek_requested.connect(self.seek_requested)
         self._spare: list[TrackLane] = [self._new_lane() for _ in range(SPARE_LANES)]
+        self._warm_up(self._spare[0])
         self._reusable: list[TrackLane] = []
         self._busy = False
         self._to_build: list[Track] = []
@@ -183,6 +185,17 @@ class Timeline(QWidget):
         self.ruler.set_bars(s.bars, seconds_per_beat * s.beats_per_bar)
         for lane in self.lanes.values():
             lane.waveform.set_grid(self._duration, seconds_per_beat, s.beats_per_bar)
+
+    @staticmethod
+    def _warm_up(lane: TrackLane) -> None:
+        """Render a lane once while the window opens: Qt and pyqtgraph build their first-paint
+        caches (glyphs, styles, paths) here instead of during the first Generate."""
+        track = Track("Warm up", "other")
+        track.add_take(Take(np.zeros((4096, 2), dtype=np.float32)))
+        lane.resize(1000, lane.height())
+        lane.bind(track, 44100)
+        lane.grab()
+        lane.unbind()
 
     def _new_lane(self) -> TrackLane:
         lane = TrackLane(None, 44100, self._container)
