@@ -40,6 +40,22 @@ def screen_problem(environ: dict[str, str] | None = None, platform: str | None =
     return None
 
 
+def _report_unexpected_errors(window) -> None:
+    """A bug in a slot must not pass silently or end the session: the details go to stderr,
+    a sentence to the window, and the app keeps running."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb) -> None:
+        previous(kind, value, tb)
+        try:
+            window.notifier.error(f"something went wrong ({kind.__name__}: {value}); the details are in "
+                                  "the terminal. Save your work")
+        except Exception:  # the window itself may be gone
+            pass
+
+    sys.excepthook = hook
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="resonant-studio", description="Open the Resonant Studio window.")
     parser.add_argument("project", nargs="?", help="a project folder (Name.resonant) to open")
@@ -69,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     apply_dark_theme(app)
     window = MainWindow()
+    _report_unexpected_errors(window)
     window.show()
     if not window.projects.check_recovery() and args.project:
         window.open_project(args.project)
