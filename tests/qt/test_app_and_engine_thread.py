@@ -131,3 +131,17 @@ def test_tasks_run_on_the_engine_thread(qtbot, engine) -> None:
     with qtbot.waitSignal(engine.finished_job) as blocker:
         pass
     assert blocker.args[1] == 42 and where and where[0] != threading.main_thread().name
+
+
+def test_an_unexpected_error_becomes_a_message(window, monkeypatch, capsys) -> None:
+    from resonant_studio import app
+
+    monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)
+    app._report_unexpected_errors(window)
+    try:
+        raise KeyError("lane 7")
+    except KeyError:
+        sys.excepthook(*sys.exc_info())
+    message = window.notifier.last("error").text
+    assert message.startswith("Something went wrong (KeyError: 'lane 7')")
+    assert "Traceback" in capsys.readouterr().err  # the details, for a bug report
