@@ -107,6 +107,9 @@ class LibraryDock(QDockWidget):
         except AppError as exc:
             self._notify(str(exc), error=True)
             return
+        controller = getattr(self.window_, "controller", None)
+        if controller is not None:
+            controller.reference = self.steering.reference
         if prompt_bar is not None:
             prompt_bar.set_prompt(self.steering.prompt)
         self._notify(f"Following {analysis.title}: " + ("; ".join(self.steering.changes) or "nothing to change"))

@@ -75,6 +75,8 @@ class SessionController(QObject):
         self.folder: Path | None = None
         self._dirty = False
         self.revision = 0  # counts document changes, so autosave knows what it has written
+        self.reference: Any = None
+        """Steering material from "Use as reference" (the library dock sets it); every request carries it."""
         self._jobs: dict[int, PendingJob] = {}
         self._mix_scheduled = False
         self._mix_serial = 0
@@ -249,7 +251,8 @@ class SessionController(QObject):
         spec = postprocess_request(session, targets, config)
         if spec is not None:  # a preset's length, loop and level: done on the engine thread, off the UI
             params[POSTPROCESS_REQUEST] = spec
-        request = studio.build_request(session, targets, seed, prompt=prompt, params=params or None, context=context)
+        request = studio.build_request(session, targets, seed, prompt=prompt, params=params or None, context=context,
+                                       reference=self.reference)
         job_id = self.engine.submit(engine, request, **(config.engine_options() if config is not None else {}))
         self._jobs[job_id] = PendingJob(session, list(targets), engine, seed, request.prompt, label, config)
         names = ", ".join(t.name for t in targets)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import soundfile as sf
@@ -22,6 +23,7 @@ class BareWindow(QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.session = studio.new_session("upbeat house in C major at 124 bpm", bars=4)
+        self.controller = SimpleNamespace(reference=None, busy=False)
 
 
 @pytest.fixture()
@@ -63,6 +65,7 @@ def test_index_then_drop_a_reference_then_use_it(qtbot, window, folder: Path, tm
     assert session.key_name == "D minor" and session.tempo == pytest.approx(90, rel=0.04)
     assert window.dock.steering is not None and window.dock.steering.reference.path == str(query.resolve())
     assert "90 bpm" in session.prompt
+    assert window.controller.reference is window.dock.steering.reference  # every later request carries it
 
 
 def test_a_bad_file_shows_a_sentence_and_the_thread_lives_on(qtbot, window, tmp_path: Path) -> None:

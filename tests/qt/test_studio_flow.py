@@ -208,3 +208,19 @@ def test_space_types_a_space_in_the_prompt_instead_of_playing(qtbot, window) -> 
     qtbot.waitUntil(edit.hasFocus)
     QTest.keyClicks(edit, "warm bass")
     assert edit.text() == "warm bass" and not window.player.playing
+
+
+def test_requests_carry_the_reference_the_library_set(qtbot, window, monkeypatch) -> None:
+    generate(qtbot, window)
+    seen = []
+    real_submit = window.engine.submit
+
+    def spy(engine, request, **options):
+        seen.append(request)
+        return real_submit(engine, request, **options)
+
+    monkeypatch.setattr(window.engine, "submit", spy)
+    marker = object()
+    window.controller.reference = marker  # what "Use as reference" leaves for the backends
+    regenerate(qtbot, window, "bass")
+    assert seen and seen[-1].reference is marker
