@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QThread, QTimer
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QAbstractButton, QDockWidget, QMainWindow
 
 from engine.analysis import AudioAnalysis
 from resonant_studio.errors import AppError
@@ -165,4 +165,16 @@ def install_library_dock(window: QMainWindow, **kwargs: Any) -> LibraryDock:
     """Add the dock on the right of ``window`` (hidden parts of the UI stay as they were)."""
     dock = LibraryDock(window, **kwargs)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    for name, tip in (("qt_dockwidget_floatbutton", "Float the Like This Song panel or dock it again"),
+                      ("qt_dockwidget_closebutton", "Hide the Like This Song panel (View menu shows it again)")):
+        button = dock.findChild(QAbstractButton, name)
+        if button is not None:
+            button.setToolTip(tip)
+    toggle = dock.toggleViewAction()
+    toggle.setText("Like This Song Panel")
+    toggle.setToolTip("Show or hide the Like This Song panel: find music like a reference and steer with it")
+    menus = getattr(getattr(window, "actions", None), "menus", {})
+    if "view" in menus:  # so a closed panel can always be brought back
+        menus["view"].addSeparator()
+        menus["view"].addAction(toggle)
     return dock

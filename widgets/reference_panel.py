@@ -58,6 +58,7 @@ class DropZone(QFrame):
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setWordWrap(True)
         self.choose_button = QPushButton("Choose file…")
+        self.choose_button.setToolTip("Pick an audio file (WAV, FLAC, OGG, MP3) to find music like it")
         self.choose_button.clicked.connect(self._choose)
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)
@@ -156,14 +157,22 @@ class ReferencePanel(QWidget):
         self.notes_label.setWordWrap(True)
 
         self.continue_box = QCheckBox("Continue this audio (MusicGen)")
+        self.continue_box.setToolTip("MusicGen starts from the reference's audio and continues it; "
+                                     "other engines follow its tempo, key and energy only")
         self.use_button = QPushButton("Use as reference")
         self.use_button.setEnabled(False)
+        self.use_button.setToolTip("Set the session's tempo and key from the reference and add its style "
+                                   "words to the prompt; the next generation follows it")
         self.use_button.clicked.connect(self._use_as_reference)
 
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Search your library: e.g. dark ambient for sci-fi")
+        self.search_edit.setToolTip("Describe what you are looking for and press Return to search your library "
+                                    "and your generated takes by meaning")
         self.search_edit.returnPressed.connect(self._search_text)
         self.index_button = QPushButton("Index folder…")
+        self.index_button.setToolTip("Add every audio file in a folder to your library (unchanged files are "
+                                     "skipped, missing ones removed)")
         self.index_button.clicked.connect(lambda: self.request_index_folder())
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)

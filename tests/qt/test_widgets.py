@@ -207,11 +207,12 @@ CONTROLS = (QAbstractButton, QComboBox, QLineEdit, QSlider, QSpinBox)
 
 
 def test_every_control_of_the_studio_has_a_tooltip(qtbot, window) -> None:
-    """Prompt bar, transport, timeline, status bar and menus (docks added by other areas test their own)."""
+    """Every area of the window, the "Like This Song" dock included, and the menus."""
     from tests.qt.conftest import generate
 
     generate(qtbot, window, bars=2)
-    areas = (window.prompt_bar, window.transport, window.timeline, window.generation_status, window.banner)
+    areas = (window.prompt_bar, window.transport, window.timeline, window.generation_status, window.banner,
+             window.library_dock)
     missing = [f"{type(w).__name__} {w.objectName()} {getattr(w, 'text', lambda: '')()}"
                for area in areas for w in area.findChildren(QWidget)
                if isinstance(w, CONTROLS) and w.isVisibleTo(window) and not w.toolTip()
@@ -220,3 +221,14 @@ def test_every_control_of_the_studio_has_a_tooltip(qtbot, window) -> None:
     untipped = [a.text() for menu in window.actions.menus.values() for a in menu.actions()
                 if not a.isSeparator() and not a.menu() and not a.toolTip()]
     assert not untipped, f"menu items without a tooltip: {untipped}"
+
+
+def test_a_closed_library_panel_comes_back_from_the_view_menu(qtbot, window) -> None:
+    dock = window.library_dock
+    toggle = next(a for a in window.actions.menus["view"].actions() if a.text() == "Like This Song Panel")
+    window.show()
+    qtbot.waitExposed(window)
+    dock.close()
+    assert not dock.isVisible() and not toggle.isChecked()
+    toggle.trigger()
+    assert dock.isVisible()
