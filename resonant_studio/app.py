@@ -13,6 +13,7 @@ import sys
 from typing import Sequence
 
 from resonant_studio import __version__
+from resonant_studio.fast_blas import ensure_fast_blas
 
 NO_SCREEN = ("resonant-studio needs a screen: no display was found "
              "(set DISPLAY, or QT_QPA_PLATFORM=offscreen for a headless check)")
@@ -94,5 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(code)
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The ``resonant-studio`` launcher: a fast BLAS for MLX on Linux, then the window."""
+    ensure_fast_blas()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
