@@ -127,9 +127,9 @@ def test_cancel_stops_the_running_job_and_drops_queued_ones(qtbot, engine) -> No
 
 def test_tasks_run_on_the_engine_thread(qtbot, engine) -> None:
     where = []
-    engine.submit_task("where", lambda: where.append(threading.current_thread().name) or 42)
+    # Submit inside the block: a task this quick can finish before a later waitSignal connects.
     with qtbot.waitSignal(engine.finished_job) as blocker:
-        pass
+        engine.submit_task("where", lambda: where.append(threading.current_thread().name) or 42)
     assert blocker.args[1] == 42 and where and where[0] != threading.main_thread().name
 
 
