@@ -7,17 +7,9 @@ import json
 import sys
 from typing import Any
 
+from resonant_studio.cli_args import positive_int
 from resonant_studio.library_results import LibraryError, SearchFilters, parse_key
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, not {value}")
-    return value
 
 
 def _tempo_range(text: str) -> tuple[float | None, float | None]:
@@ -56,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = lsub.add_parser("search", help="find music like a reference file and/or a text")
     p.add_argument("--like", metavar="FILE", help="a reference audio file")
     p.add_argument("--text", metavar="TEXT", help='a description, e.g. "dark ambient for sci-fi"')
-    p.add_argument("--top", type=_positive_int, default=10, metavar="K", help="how many results (default 10)")
+    p.add_argument("--top", type=positive_int, default=10, metavar="K", help="how many results (default 10)")
     p.add_argument("--tempo", type=_tempo_range, metavar="MIN-MAX", help="tempo range in bpm, e.g. 90-110")
     p.add_argument("--key", type=_key, help="only this key, e.g. 'A minor' or Am")
     p.add_argument("--source", choices=("imported", "generated"), help="only imported files or generated takes")

@@ -14,18 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from resonant_studio.errors import AppError
+from resonant_studio.cli_args import positive
 
-
-def _positive(kind):
-    def convert(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
-        return value
-    return convert
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,13 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", required=True, action="append", metavar="TEXT",
                    help="text prompt; repeat for a batch (files get -1, -2, ... suffixes)")
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--seconds", type=_positive(float), metavar="S", help="length of new audio (default 8)")
-    length.add_argument("--steps", type=_positive(int), metavar="N",
+    length.add_argument("--seconds", type=positive(float), metavar="S", help="length of new audio (default 8)")
+    length.add_argument("--steps", type=positive(int), metavar="N",
                         help="decoding steps, as transformers' max_new_tokens (frames = N - codebooks + 1)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely token")
     p.add_argument("--top-k", type=int, metavar="K", help="sample among the K most likely tokens (0: off)")
     p.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling threshold (0: off)")
-    p.add_argument("--temperature", type=_positive(float), metavar="T")
+    p.add_argument("--temperature", type=positive(float), metavar="T")
     p.add_argument("--cfg", type=float, metavar="C", help="classifier-free guidance coefficient (1: off)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same codes")
     p.add_argument("--melody", type=Path, metavar="FILE", help="audio whose chroma conditions a melody model")

@@ -12,6 +12,7 @@ from typing import Any
 from engine.backends import available_backends
 from engine.prompt import describe
 from resonant_studio import studio
+from resonant_studio import cli_args
 from resonant_studio.cli_presets import add_preset_arguments, resolve_from_args
 from resonant_studio.preset_render import generate_with_config, new_session_from_config, regenerate_tracks
 from resonant_studio.errors import AppError
@@ -23,34 +24,7 @@ from tracks.project import load_project, save_project
 PROJECT_SUFFIX = ".resonant"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, not {value}")
-    return value
 
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a seed is a whole number, not {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError("a seed is between 0 and 4294967295")
-    return value
-
-
-def _lufs(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a loudness target is a number of LUFS such as -14, not {text!r}") from None
-    if not -70.0 <= value <= 0.0:
-        raise argparse.ArgumentTypeError("a loudness target is between -70 and 0 LUFS")
-    return value
 
 
 def _add_engine_arguments(p: argparse.ArgumentParser) -> None:
@@ -62,7 +36,7 @@ def _add_engine_arguments(p: argparse.ArgumentParser) -> None:
 def _add_export_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("wav", "flac"), default="wav", help="audio format of the exports")
     p.add_argument("--bit-depth", type=int, choices=(16, 24), default=24, help="bits per sample (default 24)")
-    p.add_argument("--lufs", type=_lufs, metavar="LUFS", help="normalise the mix to this loudness (e.g. -14)")
+    p.add_argument("--lufs", type=cli_args.lufs, metavar="LUFS", help="normalise the mix to this loudness (e.g. -14)")
     p.add_argument("--stems", action="store_true", help="also write one file per audible track")
     p.add_argument("--midi", action="store_true", help="also write a MIDI file of the symbolic parts")
 
@@ -73,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("prompt", nargs="?", default="",
                    help='what the music is, e.g. "dark techno 128 bpm in A minor, 8 bars" (may be left out '
                         'with --preset or --context-file)')
-    p.add_argument("--bars", type=_positive_int, help="length in bars (overrides the prompt)")
-    p.add_argument("--seed", type=_seed, help="random seed; the same seed gives the same audio")
+    p.add_argument("--bars", type=cli_args.positive_int, help="length in bars (overrides the prompt)")
+    p.add_argument("--seed", type=cli_args.seed, help="random seed; the same seed gives the same audio")
     p.add_argument("--out", type=Path, default=Path("."), metavar="DIR", help="folder to write into (default: here)")
     p.add_argument("--name", help="project name (default: from the prompt)")
     p.add_argument("--sample-rate", type=int, default=44100, choices=(32000, 44100, 48000))
@@ -87,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Regenerate one track so it fits the others; the old takes stay in its history.")
     p.add_argument("project", type=Path)
     p.add_argument("--track", required=True, metavar="ROLE_OR_NAME")
-    p.add_argument("--seed", type=_seed)
+    p.add_argument("--seed", type=cli_args.seed)
     p.add_argument("--prompt", default="", help="extra words for this part, e.g. \"acid bass\"")
     _add_engine_arguments(p)
     p.set_defaults(func=cmd_regenerate)
