@@ -184,3 +184,12 @@ def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
                           timeout=120)
     assert proc.returncode == 1
     assert_one_sentence(proc.stderr)
+
+
+def test_a_closed_pipe_ends_quietly(project: Path) -> None:
+    exe = Path(sys.executable).with_name("resonant")
+    proc = subprocess.Popen([str(exe), "info", str(project)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # like `| head -0`: the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert err == "", err
