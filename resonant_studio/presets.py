@@ -12,8 +12,6 @@ in ``PresetLibrary.problems`` and goes on.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -22,6 +20,7 @@ import yaml
 
 from resonant_studio.preset_schema import KINDS, NAME_PATTERN, PresetError, validate_preset
 from resonant_studio.settings import config_dir
+from tracks.atomic import write_bytes_atomic
 
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "presets"
 
@@ -138,14 +137,8 @@ def save_user_preset(kind: str, name: str, data: dict[str, Any], user_dir: Path 
     if path.exists() and not overwrite:
         raise PresetError(f"{path} already exists: choose another name or overwrite it")
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}-", suffix=".yaml.tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yaml.safe_dump(content, f, sort_keys=False, allow_unicode=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
+    write_bytes_atomic(path, text.encode("utf-8"))
     return path
 
 

@@ -7,13 +7,15 @@ or unreadable file gives the defaults; it is written atomically (temp file + ren
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from tracks.atomic import write_bytes_atomic
 
 APP_NAME = "resonant-studio"
 MAX_RECENT = 10
@@ -54,14 +56,9 @@ class Settings:
 
     def save(self) -> None:
         """Write atomically; a settings file that cannot be written is not worth an error."""
-        try:
+        with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".settings-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self._data, f, indent=2)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass
+            write_bytes_atomic(self.path, json.dumps(self._data, indent=2).encode("utf-8"))
 
     # --- recent projects ---------------------------------------------------------------------
     def recent_projects(self) -> list[str]:
