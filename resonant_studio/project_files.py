@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import suppress
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -123,10 +124,8 @@ class ProjectFiles(QObject):
 
     def wait_for_autosave(self) -> None:
         if self._pending is not None:
-            try:
+            with suppress(*USER_ERRORS):  # already reported by _on_autosave_done
                 self._pending.result()
-            except USER_ERRORS:
-                pass
 
     def closed_cleanly(self) -> None:
         """Called on a normal exit, after the person saved or chose to discard: nothing to
@@ -135,14 +134,7 @@ class ProjectFiles(QObject):
         self.wait_for_autosave()
         self._pool.shutdown(wait=True)
         self.settings.set(RUNNING_KEY, None)
-        folder = self.controller.folder
-        if folder is None:
-            shutil.rmtree(untitled_folder(), ignore_errors=True)
-        else:
-            try:
-                project.autosave_path(folder).unlink()
-            except OSError:
-                pass  # none was written
+        remove_autosave(self.controller.folder)
 
     # --- recovery ---------------------------------------------------------------------------------
     def check_recovery(self) -> bool:
@@ -170,13 +162,7 @@ class ProjectFiles(QObject):
 
     def discard(self, folder: str | Path) -> None:
         folder = Path(folder)
-        if folder == untitled_folder():
-            shutil.rmtree(folder, ignore_errors=True)
-        else:
-            try:
-                project.autosave_path(folder).unlink()
-            except OSError:
-                pass
+        remove_autosave(None if folder == untitled_folder() else folder)
         self.notifier.info("the autosaved work was discarded")
 
     # --- files ------------------------------------------------------------------------------------
@@ -233,3 +219,12 @@ class ProjectFiles(QObject):
 
     def recent(self) -> list[str]:
         return self.settings.recent_projects()
+
+
+def remove_autosave(folder: Path | None) -> None:
+    """Drop the autosave of a saved project (``folder``) or of the untitled session (None)."""
+    if folder is None:
+        shutil.rmtree(untitled_folder(), ignore_errors=True)
+        return
+    with suppress(OSError):  # none was written
+        project.autosave_path(folder).unlink()

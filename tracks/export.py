@@ -20,6 +20,7 @@ import math
 import os
 import re
 import unicodedata
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,9 +234,7 @@ def export_stems(session: Session, folder: str | os.PathLike, *, format: str = "
         raise ExportError(f"cannot write to {out}: {describe_os_error(err)}") from err
     except ExportError:
         if made_folder:
-            try:
+            with suppress(OSError):  # not empty after all: leave it
                 out.rmdir()
-            except OSError:
-                pass
         raise
     return ExportResult(tuple(p for p, _ in files), plan.gain_db, plan.peak_dbfs, plan.lufs, plan.notes)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -121,10 +122,8 @@ def _write(session: Session, path: Path, document_name: str) -> None:
         for f in created_files:
             remove_quietly(f)
         for d in reversed(created_dirs):
-            try:
+            with suppress(OSError):
                 d.rmdir()
-            except OSError:
-                pass
         if isinstance(err, OSError):
             raise ProjectError(f"cannot save to {path}: {describe_os_error(err)}") from err
         if isinstance(err, RuntimeError):  # libsndfile reports a failed FLAC write this way
