@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from engine.analysis import SOUND_DIM, analyze_file  # noqa: E402
 from engine.embedding import TEXT_DIM, shared_text_embedder  # noqa: E402
-from resonant_studio.library import Library, SearchFilters, point_id  # noqa: E402
+from resonant_studio.library.store import Library, SearchFilters, point_id  # noqa: E402
 from synth_music import render  # noqa: E402
-from resonant_studio import fast_blas
+from resonant_studio.core import fast_blas
 
 KEYS = [f"{n} {m}" for n in ("C", "D", "E", "F", "G", "A", "B") for m in ("major", "minor")]
 

@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 import time
-from resonant_studio import fast_blas
+from resonant_studio.core import fast_blas
 
 
 # facebook/musicgen-small's config.json, abridged to what the model reads.

@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resonant_studio.preset_render import generate_with_config, new_session_from_config  # noqa: E402
-from resonant_studio.preset_resolve import resolve  # noqa: E402
-from resonant_studio.presets import load_presets  # noqa: E402
+from resonant_studio.generation.preset_render import generate_with_config, new_session_from_config  # noqa: E402
+from resonant_studio.presets.resolve import resolve  # noqa: E402
+from resonant_studio.presets.store import load_presets  # noqa: E402
 
 
 def main() -> None:

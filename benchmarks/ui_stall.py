@@ -21,8 +21,8 @@ os.environ.setdefault("RESONANT_DATA_DIR", os.path.join(_tmp, "data"))
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from resonant_studio.main_window import MainWindow  # noqa: E402
-from resonant_studio.playback import Player  # noqa: E402
+from resonant_studio.qt.main_window import MainWindow  # noqa: E402
+from resonant_studio.core.playback import Player  # noqa: E402
 
 PROMPT = "energetic drum and bass, 174 bpm, rolling bass, bright pads"
 

@@ -1,5 +1,5 @@
 """Frozen-app entry point: the same launcher as ``resonant-studio``."""
 
-from resonant_studio.app import run
+from resonant_studio.qt.app import run
 
 run()

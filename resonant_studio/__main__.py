@@ -1,5 +1,5 @@
 """``python -m resonant_studio`` opens the studio window."""
 
-from resonant_studio.app import run
+from resonant_studio.qt.app import run
 
 run()

@@ -14,8 +14,8 @@ import soundfile as sf
 
 from engine.analysis import analyze_audio, analyze_file
 from resonant_studio.cli import main as cli_main
-from resonant_studio.library import Library, LibraryError, SearchFilters, library_path
-from resonant_studio.library_results import parse_key
+from resonant_studio.library.store import Library, LibraryError, SearchFilters, library_path
+from resonant_studio.library.results import parse_key
 from synth_music import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,7 +171,7 @@ def test_generated_takes_are_searchable_by_prompt(library: Library) -> None:
 
 def test_second_process_gets_a_clear_message(library: Library) -> None:
     code = (
-        "import sys; from resonant_studio.library import Library, LibraryError\n"
+        "import sys; from resonant_studio.library.store import Library, LibraryError\n"
         "try:\n    Library(sys.argv[1])\nexcept LibraryError as e:\n    print(e)\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(library.path)], cwd=ROOT, capture_output=True,

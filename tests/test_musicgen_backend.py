@@ -137,7 +137,7 @@ def test_no_clear_beat_leaves_timing_alone():
 
 
 def test_render_command_runs_end_to_end_with_musicgen(tmp_path, monkeypatch):
-    pytest.importorskip("resonant_studio.cli_session")
+    pytest.importorskip("resonant_studio.cli.session")
     from resonant_studio.cli import main
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

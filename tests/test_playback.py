@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from resonant_studio.playback import Player
+from resonant_studio.core.playback import Player
 
 SR = 1000
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from engine.postprocess import measure_loudness, peak_db
-from resonant_studio.preset_render import TAKE_PARAM_KEY, generate_with_config, new_session_from_config
-from resonant_studio.preset_resolve import resolve
-from resonant_studio.presets import load_presets
+from resonant_studio.generation.preset_render import TAKE_PARAM_KEY, generate_with_config, new_session_from_config
+from resonant_studio.presets.resolve import resolve
+from resonant_studio.presets.store import load_presets
 from tracks.mixer import render_mix
 
 LIBRARY = load_presets()

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from resonant_studio.cli import main
-from resonant_studio.errors import AppError
-from resonant_studio.model_catalog import KNOWN_MODELS
-from resonant_studio.preset_resolve import compose_prompt, resolve
-from resonant_studio.preset_schema import PresetError
-from resonant_studio.presets import BUILTIN_DIR, load_presets, save_user_preset, user_preset_dir
+from resonant_studio.core.errors import AppError
+from resonant_studio.core.model_catalog import KNOWN_MODELS
+from resonant_studio.presets.resolve import compose_prompt, resolve
+from resonant_studio.presets.schema import PresetError
+from resonant_studio.presets.store import BUILTIN_DIR, load_presets, save_user_preset, user_preset_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from resonant_studio.settings import Settings
+from resonant_studio.core.settings import Settings
 
 
 def test_settings_round_trip(tmp_path: Path) -> None:

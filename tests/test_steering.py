@@ -8,9 +8,9 @@ import pytest
 from engine.analysis import ReferenceAnalysis, analyze_audio
 from engine.context import MusicalContext
 from engine.theory import Chord
-from resonant_studio import studio
-from resonant_studio.errors import AppError
-from resonant_studio.steering import apply_reference, fit_tempo, steer
+from resonant_studio.generation import studio
+from resonant_studio.core.errors import AppError
+from resonant_studio.core.steering import apply_reference, fit_tempo, steer
 from synth_music import render
 
 SR = 22050

@@ -6,7 +6,6 @@ with ``open()`` (window-modal, non-blocking), so the event loop keeps running.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -24,17 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-
-@dataclass(frozen=True)
-class ExportChoices:
-    folder: Path
-    name: str
-    mix: bool = True
-    stems: bool = True
-    midi: bool = False
-    format: str = "wav"          # "wav" | "flac"
-    bit_depth: int = 24          # 16 | 24
-    target_lufs: float | None = None
+from tracks.export_choices import ExportChoices
 
 
 class ExportDialog(QDialog):

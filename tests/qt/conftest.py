@@ -10,9 +10,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from resonant_studio.main_window import MainWindow  # noqa: E402
-from resonant_studio.playback import Player  # noqa: E402
-from resonant_studio.settings import Settings  # noqa: E402
+from resonant_studio.qt.main_window import MainWindow  # noqa: E402
+from resonant_studio.core.playback import Player  # noqa: E402
+from resonant_studio.core.settings import Settings  # noqa: E402
 
 PROMPT = "dusty lo-fi hip hop in A minor, 84 bpm, warm bass"
 GENERATION_TIMEOUT_MS = 60_000

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import BackendError, GenerationCancelled
-from resonant_studio.app import NO_SCREEN, screen_problem
-from resonant_studio.engine_thread import EngineThread
+from resonant_studio.qt.app import NO_SCREEN, screen_problem
+from resonant_studio.qt.engine_thread import EngineThread
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,7 +134,7 @@ def test_tasks_run_on_the_engine_thread(qtbot, engine) -> None:
 
 
 def test_an_unexpected_error_becomes_a_message(window, monkeypatch, capsys) -> None:
-    from resonant_studio import app
+    from resonant_studio.qt import app
 
     monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)
     app._report_unexpected_errors(window)

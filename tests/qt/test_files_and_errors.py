@@ -221,8 +221,8 @@ def test_killing_the_real_process_then_restarting_offers_the_work_back(qtbot, tm
     script = textwrap.dedent("""
         import os, signal, sys
         from PySide6.QtWidgets import QApplication
-        from resonant_studio.main_window import MainWindow
-        from resonant_studio.project_files import untitled_folder
+        from resonant_studio.qt.main_window import MainWindow
+        from resonant_studio.qt.project_files import untitled_folder
         app = QApplication([])
         w = MainWindow(); w.show()
         w.prompt_bar.prompt_edit.setText("bright synth pop, 120 bpm")
@@ -242,7 +242,7 @@ def test_killing_the_real_process_then_restarting_offers_the_work_back(qtbot, tm
 
     monkeypatch.setenv("RESONANT_CONFIG_DIR", env["RESONANT_CONFIG_DIR"])
     monkeypatch.setenv("RESONANT_DATA_DIR", env["RESONANT_DATA_DIR"])
-    from resonant_studio.settings import Settings, config_dir
+    from resonant_studio.core.settings import Settings, config_dir
     w = make_window(qtbot, config_dir() / "settings.json")
     try:
         assert isinstance(w.settings, Settings) and w.projects.check_recovery()

@@ -9,8 +9,11 @@ import pytest
 import soundfile as sf
 from PySide6.QtWidgets import QMainWindow
 
-from resonant_studio import studio
-from resonant_studio.library_dock import install_library_dock
+from resonant_studio.generation import studio
+from resonant_studio.qt.library_dock import install_library_dock
+from resonant_studio.qt.menus import ActionRegistry
+from resonant_studio.qt.notifier import Notifier
+from widgets.prompt_bar import PromptBar
 from synth_music import render
 
 SR = 22050
@@ -18,19 +21,22 @@ TIMEOUT = 120_000
 
 
 class BareWindow(QMainWindow):
-    """The attributes the dock uses from the studio window, without the rest of it."""
+    """What the dock is handed, without the rest of the studio window."""
 
     def __init__(self) -> None:
         super().__init__()
         self.session = studio.new_session("upbeat house in C major at 124 bpm", bars=4)
-        self.controller = SimpleNamespace(reference=None, busy=False)
+        self.controller = SimpleNamespace(reference=None, busy=False, session=self.session, player=None)
+        self.notifier = Notifier(self)
+        self.prompt_bar = PromptBar(["composer"], self)
+        self.actions = ActionRegistry(self)
 
 
 @pytest.fixture()
 def window(qtbot):
     w = BareWindow()
     qtbot.addWidget(w)
-    w.dock = install_library_dock(w)
+    w.dock = install_library_dock(w, w.controller, w.notifier, w.prompt_bar, w.actions)
     yield w
     w.dock.shutdown()
 
@@ -83,8 +89,8 @@ def test_a_bad_file_shows_a_sentence_and_the_thread_lives_on(qtbot, window, tmp_
 def test_generated_takes_are_indexed_when_generation_is_quiet(qtbot, window, monkeypatch) -> None:
     import numpy as np
 
-    from resonant_studio import library_dock
-    from resonant_studio.settings import data_dir
+    from resonant_studio.qt import library_dock
+    from resonant_studio.core.settings import data_dir
     from tracks import Take
 
     window.dock._take_timer.setInterval(50)

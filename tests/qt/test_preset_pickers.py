@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resonant_studio.preset_render import TAKE_PARAM_KEY
-from resonant_studio.presets import load_presets, user_preset_dir
+from resonant_studio.generation.preset_render import TAKE_PARAM_KEY
+from resonant_studio.presets.store import load_presets, user_preset_dir
 from tests.qt.conftest import GENERATION_TIMEOUT_MS, make_window
 from widgets.preset_pickers import PresetPickers
 
@@ -113,7 +113,7 @@ def test_edit_menu_offers_save_as_preset(qtbot, window):
 def test_post_processing_runs_on_the_engine_thread_not_the_ui(qtbot, window, monkeypatch):
     import threading
 
-    import resonant_studio.take_postprocess as tp
+    import resonant_studio.generation.postprocess as tp
 
     threads = []
     real = tp.run_postprocess

@@ -169,8 +169,8 @@ def test_space_toggles_playback_and_the_transport_follows(qtbot, window) -> None
 def test_without_an_audio_device_the_window_says_why_and_keeps_working(qtbot, tmp_path) -> None:
     from PySide6.QtWidgets import QMessageBox
 
-    from resonant_studio.main_window import MainWindow
-    from resonant_studio.settings import Settings
+    from resonant_studio.qt.main_window import MainWindow
+    from resonant_studio.core.settings import Settings
 
     w = MainWindow(settings=Settings(tmp_path / "settings.json"))  # the real player: PortAudio, if any
     w.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
@@ -213,13 +213,13 @@ def test_space_types_a_space_in_the_prompt_instead_of_playing(qtbot, window) -> 
 def test_requests_carry_the_reference_the_library_set(qtbot, window, monkeypatch) -> None:
     generate(qtbot, window)
     seen = []
-    real_submit = window.engine.submit
+    real_submit = window.engine.submit_plan
 
-    def spy(engine, request, **options):
-        seen.append(request)
-        return real_submit(engine, request, **options)
+    def spy(plan):
+        seen.append(plan.request)
+        return real_submit(plan)
 
-    monkeypatch.setattr(window.engine, "submit", spy)
+    monkeypatch.setattr(window.engine, "submit_plan", spy)
     marker = object()
     window.controller.reference = marker  # what "Use as reference" leaves for the backends
     regenerate(qtbot, window, "bass")

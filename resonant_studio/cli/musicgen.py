@@ -1,0 +1,107 @@
+"""``resonant musicgen generate``: the raw MusicGen tool.
+
+Writes exactly what the model produces (mono float WAV at the model's rate, no resampling,
+no normalising, no clipping) and, with --tokens, the generated codes ``[codebooks, frames]``.
+Sampling defaults come from the checkpoint's generation_config.json, as in transformers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from resonant_studio.core.errors import AppError
+from resonant_studio.cli.args import positive
+
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("musicgen", help="run MusicGen directly (raw model output)")
+    inner = group.add_subparsers(dest="musicgen_command", metavar="COMMAND")
+    inner.required = True
+    p = inner.add_parser("generate", help="text (+ melody or audio prompt) to a WAV at the model's rate",
+                         description="Generate audio with a MusicGen checkpoint folder and write the raw output.")
+    p.add_argument("--model", required=True, type=Path, metavar="DIR", help="Hugging Face MusicGen folder")
+    p.add_argument("--prompt", required=True, action="append", metavar="TEXT",
+                   help="text prompt; repeat for a batch (files get -1, -2, ... suffixes)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--seconds", type=positive(float), metavar="S", help="length of new audio (default 8)")
+    length.add_argument("--steps", type=positive(int), metavar="N",
+                        help="decoding steps, as transformers' max_new_tokens (frames = N - codebooks + 1)")
+    p.add_argument("--greedy", action="store_true", help="always take the most likely token")
+    p.add_argument("--top-k", type=int, metavar="K", help="sample among the K most likely tokens (0: off)")
+    p.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling threshold (0: off)")
+    p.add_argument("--temperature", type=positive(float), metavar="T")
+    p.add_argument("--cfg", type=float, metavar="C", help="classifier-free guidance coefficient (1: off)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same codes")
+    p.add_argument("--melody", type=Path, metavar="FILE", help="audio whose chroma conditions a melody model")
+    p.add_argument("--continue", dest="continue_from", type=Path, metavar="FILE", help="audio to continue")
+    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE.wav")
+    p.add_argument("--tokens", type=Path, metavar="FILE.npy", help="also save the codes, shape [codebooks, frames]")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_generate)
+
+
+def read_mono(path: Path, sample_rate: int) -> np.ndarray:
+    """An audio file as mono float32 at ``sample_rate``."""
+    import soundfile as sf
+
+    try:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AppError(f"cannot read audio file {path}: {exc}") from None
+    mono = audio.mean(axis=1)
+    if rate != sample_rate:
+        import soxr
+
+        mono = soxr.resample(mono, rate, sample_rate).astype(np.float32)
+    if mono.size == 0:
+        raise AppError(f"audio file {path} is empty")
+    return mono
+
+
+def _numbered(path: Path, index: int, count: int) -> Path:
+    return path if count == 1 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    import soundfile as sf
+
+    from engine.musicgen.pipeline import MusicGenPipeline
+
+    pipe = MusicGenPipeline.load(args.model, dtype=args.dtype)
+    sampling_asked = any(v is not None for v in (args.top_k, args.top_p, args.temperature))
+    params = pipe.default_params(
+        greedy=True if args.greedy else (False if sampling_asked else None),
+        top_k=args.top_k, top_p=args.top_p, temperature=args.temperature, cfg_coef=args.cfg, seed=args.seed,
+    )
+    if args.steps is not None:
+        new_frames = pipe.frames_for_steps(args.steps)
+    else:
+        new_frames = pipe.frames_for_seconds(args.seconds if args.seconds is not None else 8.0)
+    melody = read_mono(args.melody, pipe.sample_rate) if args.melody else None
+    prompt_audio = read_mono(args.continue_from, pipe.sample_rate) if args.continue_from else None
+    job = pipe.start(args.prompt, params, new_frames, melody=melody, audio_prompt=prompt_audio)
+    shown = -1
+    for done, total in job:
+        percent = 100 * done // total
+        if not args.quiet and percent != shown:
+            shown = percent
+            print(f"\rgenerating {done}/{total} steps ({percent}%)", end="", file=sys.stderr, flush=True)
+    if not args.quiet:
+        print(file=sys.stderr)
+    codes = job.codes
+    audio = pipe.decode(codes)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for i in range(len(args.prompt)):
+        sf.write(str(_numbered(args.out, i, len(args.prompt))), audio[i], pipe.sample_rate, subtype="FLOAT")
+        if args.tokens is not None:
+            np.save(_numbered(args.tokens, i, len(args.prompt)), codes[i])
+    if not args.quiet:
+        seconds = audio.shape[1] / pipe.sample_rate
+        print(f"wrote {args.out} ({seconds:.2f} s at {pipe.sample_rate} Hz, {codes.shape[2]} frames)", file=sys.stderr)
+    return 0

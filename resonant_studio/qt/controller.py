@@ -1,0 +1,332 @@
+"""The window's controller: one session, generation through the engine thread, the playback mix.
+
+Generation goes through ``generation.plan``: the plan is made here on the UI thread (it reads
+the session), ``run_plan`` runs on the engine thread (prompt reading, backend,
+post-processing: one trip), ``apply_plan`` adds the takes here when the result arrives.
+Every failure a person can cause ends as one sentence in the notifier.
+Project files (open, save, autosave, recovery) live in ``project_files``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine.context import MusicalContext
+from engine.errors import EngineError
+from resonant_studio.core.audio import read_audio
+from resonant_studio.qt.engine_thread import EngineThread
+from resonant_studio.core.errors import AppError
+from resonant_studio.qt.mix_renderer import MixRenderer, snapshot
+from resonant_studio.qt.notifier import Notifier
+from resonant_studio.core.playback import Player
+from resonant_studio.generation.plan import (GenerationPlan, PromptReading, apply_plan, new_piece_session,
+                                             plan_generation)
+from resonant_studio.generation.preset_render import session_for_config
+from tracks import Session, Take, Track, TracksError
+
+USER_ERRORS = (AppError, EngineError, TracksError, ValueError, OSError)
+PlayerFactory = Callable[[int], Player]
+
+
+@dataclass
+class PendingJob:
+    session: Session | None
+    """The session the plan was made from (None: a new piece)."""
+    plan: GenerationPlan
+
+
+class SessionController(QObject):
+    session_changed = Signal(object)          # Session | None
+    busy_changed = Signal(bool)
+    generation_started = Signal(str)
+    generation_progress = Signal(float, str)
+    generation_applied = Signal(list)         # the new takes
+    mix_changed = Signal()
+    dirty_changed = Signal(bool)
+
+    def __init__(self, notifier: Notifier, engine: EngineThread, *,
+                 player_factory: PlayerFactory = Player, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.notifier = notifier
+        self.engine = engine
+        self._player_factory = player_factory
+        self.player: Player = player_factory(44100)
+        self.session: Session | None = None
+        self.folder: Path | None = None
+        self._dirty = False
+        self.revision = 0  # counts document changes, so autosave knows what it has written
+        self.reference: Any = None
+        """Steering material from "Use as reference" (the library dock sets it); every request carries it."""
+        self._jobs: dict[int, PendingJob] = {}
+        self._mix_scheduled = False
+        self._mix_serial = 0
+        self._mix_shown = 0
+        self.mix_renderer = MixRenderer(self)
+        self.mix_renderer.ready.connect(self._on_mix_ready)
+        self._bound_tracks: list[Track] = []
+        engine.finished_job.connect(self._on_finished)
+        engine.context_read.connect(self._on_context_read)
+        engine.failed.connect(self._on_failed)
+        engine.cancelled.connect(self._on_cancelled)
+        engine.progress.connect(self._on_progress)
+
+    # --- session --------------------------------------------------------------------------------
+    def set_session(self, session: Session | None, folder: Path | None = None, *, dirty: bool = False) -> None:
+        self._unbind()
+        self.session = session
+        self.folder = folder
+        self._jobs.clear()  # answers for the previous session are dropped when they arrive
+        if session is not None:
+            if session.sample_rate != self.player.sample_rate:
+                self.player.close()
+                self.player = self._player_factory(session.sample_rate)
+            session.history.changed.connect(self._on_history, max_args=0)
+            session.track_added.connect(self._bind_track, max_args=1)
+            session.track_removed.connect(self._unbind_track, max_args=1)
+            session.context_changed.connect(self._on_document_changed, max_args=0)
+            for t in session.tracks:
+                self._bind_track(t)
+        self.revision += 1
+        self.set_dirty(dirty)
+        self.session_changed.emit(session)
+        self._refresh_mix()
+
+    def _unbind(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        s.history.changed.disconnect(self._on_history)
+        s.track_added.disconnect(self._bind_track)
+        s.track_removed.disconnect(self._unbind_track)
+        s.context_changed.disconnect(self._on_document_changed)
+        for t in list(self._bound_tracks):
+            self._unbind_track(t)
+
+    def _bind_track(self, track: Track, *_: Any) -> None:
+        track.changed.connect(self._on_document_changed, max_args=0)
+        self._bound_tracks.append(track)
+        self._on_document_changed()
+
+    def _unbind_track(self, track: Track, *_: Any) -> None:
+        if track in self._bound_tracks:
+            track.changed.disconnect(self._on_document_changed)
+            self._bound_tracks.remove(track)
+        self._on_document_changed()
+
+    def _on_history(self) -> None:
+        self.revision += 1
+        self.set_dirty(True)
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def set_dirty(self, dirty: bool) -> None:
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.dirty_changed.emit(dirty)
+
+    # --- the playback mix -------------------------------------------------------------------------
+    def _on_document_changed(self, *_: Any) -> None:
+        """Coalesce a burst of changes (a Generate adds several takes) into one re-mix."""
+        if not self._mix_scheduled:
+            self._mix_scheduled = True
+            QTimer.singleShot(0, self._refresh_mix)
+
+    @property
+    def mix_pending(self) -> bool:
+        """True between a document change and the moment its mix reaches the player."""
+        return self._mix_scheduled or self._mix_shown != self._mix_serial
+
+    def _refresh_mix(self) -> None:
+        """Snapshot what is audible (cheap) and let the worker thread render it."""
+        self._mix_scheduled = False
+        self._mix_serial += 1
+        self.mix_renderer.request(snapshot(self.session, self._mix_serial))
+
+    def _on_mix_ready(self, serial: int, buffer: object) -> None:
+        if serial != self._mix_serial:
+            return  # a newer change is already being rendered
+        self.player.swap(buffer)  # type: ignore[arg-type]
+        self._mix_shown = serial
+        self.mix_changed.emit()
+
+    # --- generation -------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    def generate(self, prompt: str, *, engine: str = "composer", bars: int | None = None, seed: int = 0,
+                 config: Any = None) -> int | None:
+        """Fill every unlocked track. A first Generate (or a new prompt with nothing locked) starts
+        a new piece from the prompt; otherwise the piece keeps its tempo and key so new parts fit.
+        With a preset ``config`` (``ResolvedConfig``) its engine, seed, prompt and context are used.
+
+        Reading a new prompt is engine work: the plan asks for it and the engine thread does it
+        first, in the same trip as the generation."""
+        try:
+            if self._jobs:
+                raise AppError("a generation is already running: wait for it or press Cancel")
+            if config is not None:
+                session, context, new = session_for_config(self.session, config)
+                if new:
+                    self.set_session(session, self.folder, dirty=True)
+                return self._submit(session, plan_generation(session, config=config, context=context,
+                                                             reference=self.reference))
+            s = self.session
+            fresh = s is None or not any(t.takes for t in s.tracks)
+            if fresh and not prompt:
+                raise AppError("write a prompt first: describe the music you want, then press Generate")
+            text = prompt or (s.prompt if s is not None else "")
+            changed = s is not None and ((prompt and prompt != s.prompt) or (bars is not None and bars != s.bars))
+            reading = PromptReading(text, bars=bars)
+            if fresh:
+                plan = plan_generation(None, seed=seed, engine=engine, reading=reading, reference=self.reference)
+                return self._submit(s, plan, new_piece=True)
+            assert s is not None
+            if changed and not any(t.locked for t in s.tracks):
+                plan = plan_generation(s, seed=seed, engine=engine, prompt=text, reading=reading,
+                                       reference=self.reference, label="Generate")
+            else:
+                plan = plan_generation(s, seed=seed, engine=engine, prompt=text, reference=self.reference,
+                                       label="Generate")
+            return self._submit(s, plan)
+        except USER_ERRORS as exc:
+            self.notifier.error(str(exc))
+            return None
+
+    def regenerate(self, track: Track, *, engine: str = "composer", seed: int | None = None) -> int | None:
+        """Regenerate ``track`` alone, with every other track as context."""
+        session = self.session
+        if session is None or track not in session.tracks:
+            return None
+        if track.locked:
+            self.notifier.error(f"{track.name} is locked: unlock it to regenerate it")
+            return None
+        try:
+            if self._jobs:
+                raise AppError("a generation is already running: wait for it or press Cancel")
+            plan = plan_generation(session, [track], seed=seed, engine=engine, prompt=session.prompt,
+                                   reference=self.reference, label=f"Regenerate {track.name}")
+            return self._submit(session, plan)
+        except USER_ERRORS as exc:
+            self.notifier.error(str(exc))
+            return None
+
+    def _submit(self, session: Session | None, plan: GenerationPlan, *, new_piece: bool = False) -> int:
+        job_id = self.engine.submit_plan(plan)
+        self._jobs[job_id] = PendingJob(None if new_piece else session, plan)
+        names = ", ".join(p.name for p in plan.request.parts) or "every part"
+        self.generation_started.emit(f"{plan.label}: {names} ({plan.engine}, seed {plan.seed})")
+        self.busy_changed.emit(True)
+        return job_id
+
+    def cancel(self) -> None:
+        self.engine.cancel()
+
+    def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
+        if job_id in self._jobs:
+            self.generation_progress.emit(fraction, message)
+
+    def _on_context_read(self, job_id: int, context: Any) -> None:
+        """A new piece's prompt is read: show its empty lanes while its parts are generated."""
+        job = self._jobs.get(job_id)
+        if job is None or not job.plan.new_piece or job.session is not None:
+            return
+        job.session = new_piece_session(job.plan, context)
+        self.set_session(job.session, self.folder, dirty=True)
+        self._jobs[job_id] = job  # set_session drops answers for the previous session; keep this one
+
+    def _on_finished(self, job_id: int, result: Any) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            return
+        self.busy_changed.emit(bool(self._jobs))
+        if job.session is not None and job.session is not self.session:
+            return  # another session was opened meanwhile
+        try:
+            session, takes = apply_plan(job.session, job.plan, result)
+        except USER_ERRORS as exc:
+            self.notifier.error(f"the new takes were not added: {exc}")
+            return
+        if session is not self.session:
+            self.set_session(session, self.folder, dirty=True)
+        self.notifier.info(f"{job.plan.label}: {len(takes)} new take{'s' if len(takes) != 1 else ''} "
+                           f"(seed {job.plan.seed})")
+        self.generation_applied.emit(takes)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if self._jobs.pop(job_id, None) is not None:
+            self.busy_changed.emit(bool(self._jobs))
+            self.notifier.error(message)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        if self._jobs.pop(job_id, None) is not None:
+            self.busy_changed.emit(bool(self._jobs))
+            self.notifier.info("generation cancelled: nothing changed")
+
+    # --- editing ----------------------------------------------------------------------------------
+    def undo(self) -> None:
+        self._replay("undo")
+
+    def redo(self) -> None:
+        self._replay("redo")
+
+    def _replay(self, which: str) -> None:
+        if self.session is None:
+            return
+        try:
+            getattr(self.session.history, which)()
+        except USER_ERRORS as exc:
+            self.notifier.error(f"cannot {which}: {exc}")
+
+    def import_audio(self, paths: list[str]) -> list[Track]:
+        """Each readable file becomes a new locked track; the others get a sentence each."""
+        added = []
+        for path in paths:
+            try:
+                added.append(self._import_one(Path(path)))
+            except USER_ERRORS as exc:
+                self.notifier.error(str(exc))
+        return added
+
+    def _import_one(self, path: Path) -> Track:
+        rate = self.session.sample_rate if self.session is not None else 44100
+        audio = read_audio(path, rate)
+        if self.session is None:
+            seconds_per_bar = MusicalContext().beats_per_bar * 60.0 / MusicalContext().tempo
+            bars = max(1, min(512, math.ceil(audio.shape[0] / rate / seconds_per_bar)))
+            ctx = MusicalContext(bars=bars)
+            session = Session(ctx.to_dict(), name=path.stem, sample_rate=rate, prompt="")
+            self.set_session(session, None, dirty=True)
+        session = self.session
+        assert session is not None
+        name = _unique_name(session, path.stem or "Imported")
+        track = Track(name, "other")
+        take = Take(audio=audio, prompt=f"imported from {path.name}", backend="")
+        with session.history.group(f"Import {path.name}"):
+            session.add_track(track)
+            track.add_take(take)
+            track.locked = True
+        self.notifier.info(f"imported {path.name} as a locked track")
+        return track
+
+    def shutdown(self) -> None:
+        self.engine.cancel()
+        self.mix_renderer.stop()
+        self.player.close()
+
+
+def _unique_name(session: Session, base: str) -> str:
+    names = {t.name.lower() for t in session.tracks}
+    if base.lower() not in names:
+        return base
+    n = 2
+    while f"{base} {n}".lower() in names:
+        n += 1
+    return f"{base} {n}"

@@ -1,0 +1,165 @@
+"""The reference library's worker thread: analysis, indexing and search off the UI thread.
+
+One long-lived thread owns the ``Library`` (the embedded store is opened there, on first
+use) and runs requests from a queue in turn; answers come back as Qt signals, which Qt
+delivers on the UI thread. Indexing checks a cancel flag between files.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from engine.errors import EngineError
+from resonant_studio.core.errors import AppError
+from resonant_studio.library.results import LibraryError
+
+USER_ERRORS = (AppError, EngineError, OSError)
+_STOP = object()
+
+
+class LibraryService(QThread):
+    analysed = Signal(object)          # AudioAnalysis of a reference
+    results = Signal(list)             # search results as plain dicts
+    progress = Signal(float, str)      # indexing progress
+    indexed = Signal(object)           # IndexReport
+    takes_indexed = Signal(int)
+    preview_ready = Signal(str, object)  # path, float32 [N, 2] at the requested rate
+    failed = Signal(str)               # one sentence a person can act on
+
+    def __init__(self, parent=None, *, library_factory: Callable[[], Any] | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("library")
+        self._queue: queue.Queue = queue.Queue()
+        self._cancel_index = threading.Event()
+        self._library_factory = library_factory
+        self._library = None
+
+    # --- requests (UI thread) -------------------------------------------------------------------
+    def analyze(self, path: str, search: bool = True, top_k: int = 10) -> None:
+        self._queue.put(lambda: self._analyze(path, search, top_k))
+
+    def search_text(self, text: str, top_k: int = 10) -> None:
+        self._queue.put(lambda: self.results.emit([r.to_dict() for r in self.library.search(text=text, top_k=top_k)]))
+
+    def index_folder(self, folder: str) -> None:
+        self._cancel_index.clear()
+        self._queue.put(lambda: self._index(folder))
+
+    def cancel_index(self) -> None:
+        self._cancel_index.set()
+
+    def index_takes(self, takes: Sequence[tuple[str, np.ndarray, int, str, str]]) -> None:
+        """(take id, audio [N, 2], sample rate, prompt, title) per take."""
+        items = list(takes)
+        self._queue.put(lambda: self._index_takes(items))
+
+    def load_preview(self, path: str, sample_rate: int) -> None:
+        self._queue.put(lambda: self._load_preview(path, sample_rate))
+
+    def shutdown(self) -> None:
+        """Drop queued requests, stop an indexing run at the next file, close the store.
+
+        Waits for the request in progress (an analysis takes about a second), since a
+        QThread must not be destroyed while it runs."""
+        self._cancel_index.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._queue.put(_STOP)
+        if self.isRunning():
+            self.wait()
+
+    # --- the thread -------------------------------------------------------------------------------
+    @property
+    def library(self):
+        """The store, opened on this thread on first use (a LibraryError says why not)."""
+        if self._library is None:
+            if self._library_factory is not None:
+                self._library = self._library_factory()
+            else:
+                from resonant_studio.library.store import Library
+
+                self._library = Library()
+        return self._library
+
+    def run(self) -> None:
+        while True:
+            task = self._queue.get()
+            if task is _STOP:
+                break
+            try:
+                task()
+            except USER_ERRORS as exc:
+                self.failed.emit(_sentence(exc))
+            except Exception as exc:  # a bug must not kill the thread or reach the event loop
+                traceback.print_exc(file=sys.stderr)
+                self.failed.emit(_sentence(RuntimeError(f"the library task failed: {exc}")))
+        if self._library is not None:
+            self._library.close()
+            self._library = None
+
+    def _analyze(self, path: str, search: bool, top_k: int) -> None:
+        from engine.analysis import analyze_file
+
+        analysis = analyze_file(path)
+        self.analysed.emit(analysis)
+        if search:
+            try:
+                found = self.library.search(like=analysis, top_k=top_k)
+            except LibraryError as exc:
+                self.failed.emit(_sentence(exc))
+                return
+            self.results.emit([r.to_dict() for r in found])
+
+    def _index(self, folder: str) -> None:
+        report = self.library.index_folder(folder, progress=lambda f, m: self.progress.emit(f, m),
+                                           cancel=self._cancel_index.is_set)
+        self.indexed.emit(report)
+
+    def _index_takes(self, items: list[tuple[str, np.ndarray, int, str, str]]) -> None:
+        import soundfile as sf
+
+        from engine.analysis import analyze_audio
+        from resonant_studio.core.settings import data_dir
+
+        folder = data_dir() / "takes"
+        folder.mkdir(parents=True, exist_ok=True)
+        for take_id, audio, rate, prompt, title in items:
+            path = folder / f"{take_id}.flac"
+            tmp = path.with_suffix(".tmp.flac")
+            sf.write(str(tmp), np.asarray(audio, dtype=np.float32), rate, subtype="PCM_16")
+            tmp.replace(path)
+            analysis = analyze_audio(audio, rate, path=str(path))
+            self.library.add_take(analysis, prompt=prompt, take_id=take_id, title=title, path=str(path))
+        self.takes_indexed.emit(len(items))
+
+    def _load_preview(self, path: str, sample_rate: int) -> None:
+        from engine.analysis.audio_io import read_audio
+
+        loaded = read_audio(Path(path), max_seconds=600.0)
+        audio = loaded.audio
+        audio = np.repeat(audio, 2, axis=1) if audio.shape[1] == 1 else audio[:, :2]
+        if loaded.sample_rate != sample_rate:
+            import soxr
+
+            audio = soxr.resample(audio, loaded.sample_rate, sample_rate)
+        self.preview_ready.emit(path, np.ascontiguousarray(audio, dtype=np.float32))
+
+
+def _sentence(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
+    else:
+        text = str(exc).strip() or exc.__class__.__name__
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
