@@ -193,3 +193,36 @@ def test_a_closed_pipe_ends_quietly(project: Path) -> None:
     err = proc.stderr.read().decode()
     proc.wait(timeout=120)
     assert err == "", err
+
+
+def test_help_lists_every_command_without_loading_numpy() -> None:
+    code = ("import sys\nfrom resonant_studio.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+            "print('numpy' in sys.modules, 'engine' in sys.modules, 'tracks' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1] == "False False False", "resonant --help imported numpy or the engine"
+    from resonant_studio.cli import COMMANDS
+    for name in COMMANDS:
+        assert f"    {name}" in out.stdout
+
+
+def test_command_table_matches_what_the_modules_register() -> None:
+    from resonant_studio.cli import COMMANDS, build_parser
+
+    parser = build_parser(load_all=True)
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == set(COMMANDS)
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    for name, (_, help_text) in COMMANDS.items():
+        assert helps[name] == help_text, f"{name}: the table says {help_text!r}, the module {helps[name]!r}"
+        assert callable(sub.choices[name].get_default("func")) or sub.choices[name]._subparsers is not None
+
+
+@pytest.mark.parametrize("argv", [["frob"], ["render", "--format", "mp4", "x"], ["render", "--bogus"],
+                                  ["info"], ["lock", "p.resonant"], []])
+def test_bad_command_words_are_one_sentence_and_exit_1(capsys: pytest.CaptureFixture, argv: list[str]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 1
+    assert_one_sentence(err)

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyloudnorm
 import soundfile as sf
 
 from tracks.atomic import commit, describe_os_error, remove_quietly, staged
@@ -75,6 +74,8 @@ def to_dbfs(amplitude: float) -> float:
 def measure_lufs(audio: np.ndarray, sample_rate: int) -> float | None:
     """Integrated loudness in LUFS; None when the audio is shorter than one 400 ms block or silent."""
     try:
+        import pyloudnorm  # here: it pulls scipy.signal and scipy.stats (~1 s), which only loudness needs
+
         lufs = pyloudnorm.Meter(sample_rate).integrated_loudness(np.asarray(audio, dtype=np.float64))
     except ValueError:
         return None

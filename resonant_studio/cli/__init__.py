@@ -16,33 +16,68 @@ import os
 import sys
 from typing import Sequence
 
-from engine.errors import EngineError
-from resonant_studio.core.errors import AppError
 from resonant_studio.core.fast_blas import ensure_fast_blas
-from tracks.errors import TracksError
 
-COMMAND_MODULES = (
-    "resonant_studio.cli.session",   # render, regenerate, lock, unlock, info
-    "resonant_studio.cli.musicgen",  # musicgen generate (raw tool)
-    "resonant_studio.cli.library",   # analyze, library index/search
-    "resonant_studio.cli.presets",   # presets list
-)
+COMMANDS = {
+    # command: (module that registers it, its line in `resonant --help`). Only the module of the
+    # command being run is imported, so `resonant --help` answers without loading numpy or MLX;
+    # tests/test_cli.py checks this table against what the modules register.
+    "render": ("session", "generate a new session from a prompt and export it"),
+    "regenerate": ("session", "add a new take to one track of a project"),
+    "export": ("session", "export a project's mix, stems and MIDI"),
+    "lock": ("session", "lock a track so regeneration leaves it alone"),
+    "unlock": ("session", "unlock a track so regeneration may change it"),
+    "info": ("session", "show a project's tempo, key, tracks and takes"),
+    "musicgen": ("musicgen", "run MusicGen directly (raw model output)"),
+    "analyze": ("library", "tempo, key, loudness and more of an audio file"),
+    "library": ("library", "index your music and find songs like a reference"),
+    "presets": ("presets", "list the style, role and quality presets"),
+}
 
-USER_ERRORS = (AppError, EngineError, TracksError)
+NO_MLX = {"lock", "unlock", "info", "export", "presets"}
+"""Commands that never run MLX, so they need no fast-BLAS re-exec."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="resonant", description="Resonant Studio from the command line.")
+def user_errors() -> tuple[type[Exception], ...]:
+    """The project's own error classes: their message is the sentence a person reads. Anything
+    else is a bug and keeps its traceback. Imported when needed: they pull in numpy."""
+    from engine.errors import EngineError
+    from resonant_studio.core.errors import AppError
+    from tracks.errors import TracksError
+
+    return (AppError, EngineError, TracksError)
+
+
+class UsageError(Exception):
+    """Bad command-line words: one sentence, exit code 1 (argparse would print its usage, exit 2)."""
+
+
+class SentenceParser(argparse.ArgumentParser):
+    def error(self, message: str):  # noqa: D102 (argparse's hook)
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] = (), *, load_all: bool = False) -> argparse.ArgumentParser:
+    """The parser, with the full options of the command in ``argv`` (of every command with
+    ``load_all``) and a one-line entry for each of the others."""
+    parser = SentenceParser(prog="resonant", description="Resonant Studio from the command line.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # that area has not landed in this build
-                continue
-            raise
-        module.register(sub)
+    command = _command_in(argv)
+    wanted = {module for module, _ in COMMANDS.values()} if load_all else (
+        {COMMANDS[command][0]} if command else set())
+    for module in sorted(wanted):
+        importlib.import_module(f"{__name__}.{module}").register(sub)
+    for name, (_, help_text) in COMMANDS.items():
+        if name not in sub.choices:
+            sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
@@ -52,8 +87,12 @@ def _sentence(exc: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser(argv).parse_args(argv)
+    except UsageError as exc:
+        print(f"resonant: {_sentence(exc)}", file=sys.stderr)
+        return 1
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:
@@ -61,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except USER_ERRORS as exc:
+    except user_errors() as exc:
         print(f"resonant: {_sentence(exc)}", file=sys.stderr)
         return 1
     except OSError as exc:
@@ -74,8 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The ``resonant`` console script: a fast BLAS for MLX on Linux, then ``main``."""
-    ensure_fast_blas()
+    """The ``resonant`` console script: a fast BLAS for MLX on Linux (when the command may use
+    MLX), then ``main``."""
+    argv = sys.argv[1:]
+    command = _command_in(argv)
+    if command is not None and command not in NO_MLX and not {"-h", "--help"} & set(argv):
+        ensure_fast_blas()
     sys.exit(main())
 
 
