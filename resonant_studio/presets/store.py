@@ -106,6 +106,7 @@ def read_preset_file(path: Path, *, builtin: bool = False) -> Preset:
 
 
 def _yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> str:
+    """One sentence for a YAML error or a refused bound, with the line it happened on."""
     mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
     where = ""
     if mark is not None:
