@@ -16,22 +16,22 @@ from typing import Any
 from resonant_studio.core.errors import AppError
 from resonant_studio.core.model_catalog import model_present
 from resonant_studio.presets.resolve import ResolvedConfig, resolve
-from resonant_studio.presets.schema import (TIER_ORDER, DURATION_MODES, GENERATION_CHECKS, MAX_DURATION_S, PresetError,
-                                           number, parse_key)
+from resonant_studio.presets.schema import (TIER_ORDER, DURATION_MODES, GENERATION_TYPES, MAX_DURATION_S, PresetError,
+                                           check_value, number, parse_key)
 from resonant_studio.presets.store import describe_problems, load_presets, user_preset_dir
 
 MAX_CONTEXT_BYTES = 1_000_000
 
 
-def _arg(check, what: str):
-    """An argparse type from a schema check, so the CLI and preset files accept the same values."""
+def _arg(kind, what: str):
+    """An argparse type from a schema type, so the CLI and preset files accept the same values."""
     def convert(text: str) -> Any:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{what} is a number, not {text!r}") from None
         try:
-            return check(value, "the command line", what)
+            return check_value(kind, value, "the command line", what)
         except PresetError as exc:
             raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
     return convert
@@ -62,9 +62,9 @@ def add_preset_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--duration-mode", choices=DURATION_MODES, help="crop, pad or strict (default: from the role)")
     g.add_argument("--normalize", type=_arg(number(-70, 0), "normalize"), metavar="LUFS", dest="loudness_lufs",
                    help="level the takes to this loudness (never clipping)")
-    for name, check in GENERATION_CHECKS.items():
+    for name, kind in GENERATION_TYPES.items():
         flag = "--" + name.replace("_", "-")
-        g.add_argument(flag, dest=name, type=_arg(check, name), metavar="N", help=f"sampling {name}")
+        g.add_argument(flag, dest=name, type=_arg(kind, name), metavar="N", help=f"sampling {name}")
 
 
 def read_context_file(path: Path):

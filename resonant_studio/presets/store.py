@@ -18,6 +18,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from resonant_studio.presets import bounded_yaml
+from resonant_studio.presets.bounded_yaml import MAX_BYTES
 from resonant_studio.presets.schema import KINDS, NAME_PATTERN, PresetError, validate_preset
 from resonant_studio.core.settings import config_dir
 from tracks.atomic import write_bytes_atomic
@@ -75,29 +77,46 @@ class PresetLibrary:
 
 
 def read_preset_file(path: Path, *, builtin: bool = False) -> Preset:
-    """One preset from one YAML file; ``PresetError`` naming the file (and key) when it is wrong."""
+    """One preset from one YAML file; ``PresetError`` naming the file (and key) when it is wrong.
+
+    Whatever the file holds (a billion laughs, 5,000-digit numbers, deep nesting, megabytes),
+    the answer is a preset or one sentence, within milliseconds: see ``bounded_yaml``."""
     name = path.stem
     if not NAME_PATTERN.match(name):
         raise PresetError(f"{path}: a preset file name may use only lower-case letters, digits, '-' and '_'")
     try:
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file():  # a FIFO or a device would block or never end
+            raise PresetError(f"{path}: is not a regular file")
+        with path.open("rb") as file:
+            raw = file.read(MAX_BYTES + 1)
     except OSError as exc:
         raise PresetError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if len(raw) > MAX_BYTES:
+        raise PresetError(f"{path}: is larger than {MAX_BYTES // 1000} kB, far more than a preset needs")
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise PresetError(f"{path}: is not UTF-8 text") from None
     try:
-        data = yaml.safe_load(text)
+        data = bounded_yaml.load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        where = ""
-        if mark is not None:
-            lines = text.splitlines()
-            line = lines[mark.line].strip() if mark.line < len(lines) else ""
-            where = f" at line {mark.line + 1}" + (f" ({line[:60]!r})" if line else "")
-        problem = getattr(exc, "problem", None) or "unreadable"
-        raise PresetError(f"{path}: is not valid YAML{where} ({problem})") from None
+        raise PresetError(_yaml_problem(path, text, exc)) from None
     checked = validate_preset(data, str(path))
     return Preset(kind=checked["kind"], name=name, data=checked, source=path, builtin=builtin)
+
+
+def _yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> str:
+    """One sentence for a YAML error or a refused bound, with the line it happened on."""
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    where = ""
+    if mark is not None:
+        lines = text.splitlines()
+        line = lines[mark.line].strip() if mark.line < len(lines) else ""
+        where = f" at line {mark.line + 1}" + (f" ({line[:60]!r})" if line else "")
+    problem = getattr(exc, "problem", None) or "unreadable"
+    if isinstance(exc, bounded_yaml.PresetYAMLLimit):
+        return f"{path}: is refused{where}: {problem}"
+    return f"{path}: is not valid YAML{where} ({problem})"
 
 
 def _yaml_files(folder: Path) -> list[Path]:

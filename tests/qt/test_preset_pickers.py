@@ -88,6 +88,27 @@ def test_broken_user_preset_is_reported_and_the_rest_are_offered(qtbot, tmp_path
         window.shutdown()
 
 
+def test_hostile_user_presets_do_not_stop_the_window(qtbot, tmp_path):
+    """A billion laughs, a 5000-digit number and deep nesting once hung or aborted the start-up."""
+    from tests.test_preset_bounds import billion_laughs
+
+    folder = user_preset_dir()
+    folder.mkdir(parents=True)
+    (folder / "laughs.yaml").write_text(billion_laughs())
+    (folder / "digits.yaml").write_text("kind: style\nenergy: 1" + "0" * 4999 + "\n")
+    (folder / "deep.yaml").write_text("kind: style\ntags: " + "[" * 20_000 + "]" * 20_000 + "\n")
+    (folder / "mine.yaml").write_text("kind: style\ntags: [mine]\n")
+    window = make_window(qtbot, tmp_path / "settings.json")
+    try:
+        box = window.presets.pickers.style_box
+        names = {box.itemData(i) for i in range(box.count())}
+        assert "mine" in names and "dark_techno" in names and not names & {"laughs", "digits", "deep"}
+        assert len(window.presets.library.problems) == 3
+        assert "skipped a user preset" in window.banner.text().lower()
+    finally:
+        window.shutdown()
+
+
 def test_save_as_preset_writes_a_style_that_recreates_the_session(qtbot, window):
     window.presets.pickers.select(style="synthwave")
     window.prompt_bar.prompt_edit.setText("night drive")
