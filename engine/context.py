@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from engine.errors import MusicError
 from engine.theory import Chord, pitch_name
 
 ROLES = ("drums", "bass", "harmony", "melody")
@@ -39,12 +40,12 @@ class MusicalContext:
 
     def __post_init__(self) -> None:
         if not (MIN_TEMPO <= self.tempo <= MAX_TEMPO):
-            raise ValueError(f"tempo {self.tempo:g} bpm is outside {MIN_TEMPO:g}-{MAX_TEMPO:g} bpm")
+            raise MusicError(f"tempo {self.tempo:g} bpm is outside {MIN_TEMPO:g}-{MAX_TEMPO:g} bpm")
         if not (1 <= self.bars <= MAX_BARS):
-            raise ValueError(f"bars must be between 1 and {MAX_BARS}, not {self.bars}")
+            raise MusicError(f"bars must be between 1 and {MAX_BARS}, not {self.bars}")
         num, den = self.meter
         if num < 1 or den not in (2, 4, 8, 16):
-            raise ValueError(f"unsupported meter {num}/{den}")
+            raise MusicError(f"unsupported meter {num}/{den}")
 
     # --- derived timing -------------------------------------------------------------
     @property

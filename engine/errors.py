@@ -22,3 +22,8 @@ class GenerationCancelled(EngineError):
 
     def __init__(self, message: str = "generation cancelled") -> None:
         super().__init__(message)
+
+
+class MusicError(EngineError, ValueError):
+    """A musical value is out of range or unknown (a tempo of 900 bpm, a pitch 'H#', a mode
+    'klingon'). Also a ValueError, for code that validated with ValueError before."""

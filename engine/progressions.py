@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from engine.errors import MusicError
 from engine.theory import SCALES, Chord, diatonic_chord
 
 Degrees = tuple[int, ...]
@@ -64,7 +65,7 @@ def progression_degrees(family: str, mode: str) -> Degrees:
         return table[mode]
     if mode in MODAL_LOOPS:
         return MODAL_LOOPS[mode]
-    raise ValueError(f"unknown mode {mode!r}")
+    raise MusicError(f"unknown mode {mode!r}")
 
 
 def bar_degrees(loop: Degrees, bars: int) -> list[int]:
@@ -87,6 +88,6 @@ def progression(family: str, tonic: int, mode: str, bars: int, *, sevenths: bool
                 ) -> tuple[Chord, ...]:
     """One chord per bar for ``bars`` bars of ``family`` in ``tonic`` ``mode``."""
     if bars < 1:
-        raise ValueError(f"bars must be at least 1, not {bars}")
+        raise MusicError(f"bars must be at least 1, not {bars}")
     make = diatonic_seventh if sevenths else diatonic_chord
     return tuple(make(tonic, mode, d) for d in bar_degrees(progression_degrees(family, mode), bars))

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from engine.errors import MusicError
+
 PITCH_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _FLAT_NAMES = {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10, "Cb": 11, "Fb": 4, "E#": 5, "B#": 0}
 
@@ -45,13 +47,13 @@ def pitch_class(name: str) -> int:
     """'A' -> 9, 'F#' -> 6, 'Bb' -> 10. Raises ValueError for anything else."""
     n = name.strip()
     if not n:
-        raise ValueError("empty pitch name")
+        raise MusicError("empty pitch name")
     n = n[0].upper() + n[1:].replace("♯", "#").replace("♭", "b")
     if n in PITCH_NAMES:
         return PITCH_NAMES.index(n)
     if n in _FLAT_NAMES:
         return _FLAT_NAMES[n]
-    raise ValueError(f"unknown pitch name {name!r}")
+    raise MusicError(f"unknown pitch name {name!r}")
 
 
 def pitch_name(pc: int) -> str:
@@ -67,7 +69,7 @@ class Chord:
 
     def __post_init__(self) -> None:
         if self.quality not in CHORD_INTERVALS:
-            raise ValueError(f"unknown chord quality {self.quality!r}")
+            raise MusicError(f"unknown chord quality {self.quality!r}")
         object.__setattr__(self, "root", self.root % 12)
 
     @property

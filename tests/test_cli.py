@@ -226,3 +226,35 @@ def test_bad_command_words_are_one_sentence_and_exit_1(capsys: pytest.CaptureFix
     code, out, err = run(capsys, *argv)
     assert code == 1
     assert_one_sentence(err)
+
+
+def test_project_names_are_cut_at_a_word_boundary() -> None:
+    from resonant_studio.generation.studio import slugify
+
+    assert slugify("dark techno 128 bpm in A minor, rolling bassline, 8 bars") == \
+        "dark-techno-128-bpm-in-a-minor-rolling-bassline-8-bars"
+    long = slugify("an extraordinarily long description of a very particular kind of music for a scene", limit=30)
+    assert len(long) <= 30 and not long.endswith("-")
+    assert "an extraordinarily long description".replace(" ", "-").startswith(long) or long in \
+        "an-extraordinarily-long-description-of-a-very-particular-kind-of-music-for-a-scene"
+    assert long == "an-extraordinarily-long"  # whole words only
+    assert slugify("x" * 100, limit=20) == "x" * 20
+
+
+def test_the_readme_command_line_examples_run_as_written(tmp_path: Path) -> None:
+    """The first code block under "From the command line", line by line, in a fresh folder."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## From the command line", 1)[1]
+    block = section.split("```", 2)[1]
+    lines = [line.strip() for line in block.splitlines() if line.strip().startswith("resonant ")]
+    assert len(lines) >= 5
+    import shlex
+
+    script = Path(sys.executable).parent / "resonant"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "resonant_studio.cli"]
+    for line in lines:
+        argv = shlex.split(line)[1:]
+        out = subprocess.run([*command, *argv], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, f"{line}\n{out.stderr}"
+    assert (tmp_path / "mixes" / "dark-techno-128-bpm-in-a-minor-rolling-bassline-8-bars.flac").is_file()

@@ -252,9 +252,9 @@ def test_explain_shows_each_layer_contribution(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_bad_sampling_value_on_the_command_line_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture):
-    with pytest.raises(SystemExit):
-        main(["render", "x", "--temperature", "-1", "--out", str(tmp_path)])
+    code = main(["render", "x", "--temperature", "-1", "--out", str(tmp_path)])
     _, err = capsys.readouterr()
+    assert code == 1 and len(err.strip().splitlines()) == 1  # a usage error is one sentence, exit 1
     assert "temperature" in err and "above 0" in err
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,8 @@ from resonant_studio.presets.explain import explain
 from resonant_studio.generation.preset_render import generate_with_config, new_session_from_config, regenerate_tracks
 from resonant_studio.core.errors import AppError
 from tracks import Session
-from tracks.export import export_mix, export_stems
-from tracks.midi import export_midi
+from resonant_studio.core.export import Exported, run_export
+from tracks.export_choices import ExportChoices
 from tracks.project import load_project, save_project
 
 PROJECT_SUFFIX = ".resonant"
@@ -115,26 +114,10 @@ def _check_writable_folder(out: Path) -> None:
         raise AppError(f"cannot write to {out}: {probe} is a file, not a folder")
 
 
-@dataclass
-class Exported:
-    mix: Path
-    stems: list[Path]
-    midi: Path | None
-    notes: list[str]
-
-
 def _export_all(session: Session, out: Path, stem: str, args: argparse.Namespace) -> Exported:
-    out.mkdir(parents=True, exist_ok=True)
-    fmt = args.format
-    mix = export_mix(session, out / f"{stem}.{fmt}", format=fmt, bit_depth=args.bit_depth, target_lufs=args.lufs)
-    notes = list(mix.notes)
-    stems: list[Path] = []
-    if args.stems:
-        result = export_stems(session, out / f"{stem}-stems", format=fmt, bit_depth=args.bit_depth,
-                              target_lufs=args.lufs)
-        stems = list(result.paths)
-    midi = export_midi(session, out / f"{stem}.mid") if args.midi else None
-    return Exported(mix.path, stems, midi, notes)
+    choices = ExportChoices(folder=out, name=stem, mix=True, stems=args.stems, midi=args.midi, format=args.format,
+                            bit_depth=args.bit_depth, target_lufs=args.lufs)
+    return run_export(session, choices)
 
 
 def _print_exports(ex: Exported) -> None:

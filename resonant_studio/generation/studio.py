@@ -31,9 +31,13 @@ def new_seed() -> int:
     return secrets.randbelow(2**31)
 
 
-def slugify(text: str, fallback: str = "untitled", limit: int = 48) -> str:
+def slugify(text: str, fallback: str = "untitled", limit: int = 64) -> str:
+    """A file-name-safe name from ``text``, cut at a word boundary to at most ``limit`` characters."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:limit].rstrip("-") or fallback
+    if len(slug) > limit:
+        cut = slug[: limit + 1]
+        slug = cut[: cut.rfind("-")] if "-" in cut else slug[:limit]
+    return slug.strip("-") or fallback
 
 
 def new_session(prompt: str, *, bars: int | None = None, seconds: float | None = None,

@@ -17,19 +17,18 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.context import MusicalContext
-from engine.errors import EngineError
 from resonant_studio.core.audio import read_audio
 from resonant_studio.qt.engine_thread import EngineThread
 from resonant_studio.core.errors import AppError
 from resonant_studio.qt.mix_renderer import MixRenderer, snapshot
 from resonant_studio.qt.notifier import Notifier
+from resonant_studio.qt.worker import USER_ERRORS
 from resonant_studio.core.playback import Player
 from resonant_studio.generation.plan import (GenerationPlan, PromptReading, apply_plan, new_piece_session,
                                              plan_generation)
 from resonant_studio.generation.preset_render import session_for_config
-from tracks import Session, Take, Track, TracksError
+from tracks import Session, Take, Track
 
-USER_ERRORS = (AppError, EngineError, TracksError, ValueError, OSError)
 PlayerFactory = Callable[[int], Player]
 
 

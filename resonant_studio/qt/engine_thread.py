@@ -1,53 +1,39 @@
-"""One long-lived thread that owns the backends and runs generation requests in turn.
+"""The engine: one long-lived worker thread that owns the backends and runs requests in turn.
 
-Requests go through a queue; progress, results and errors come back as Qt signals, which
-Qt delivers on the UI thread. Cancel is a flag the backend checks between its steps. A
-backend error becomes the ``failed`` signal with its sentence, never an exception that
-reaches the event loop.
+Built on ``qt.worker.Worker`` (the one way work leaves the UI thread): requests are queued,
+progress, results and errors come back as signals on the UI thread, each carrying the job id
+first so the UI can match answers to what it asked for. Cancel is a flag the backend checks
+between its steps. A backend's own error becomes ``failed`` with its sentence; anything else
+is a bug: its traceback goes to stderr and ``failed`` says the engine failed unexpectedly.
+
+The backends (and their models) are built on this thread and kept, one per engine and
+options, so a second request for the same model does not load it again.
 """
 
 from __future__ import annotations
 
-import itertools
-import queue
 import sys
-import threading
 import time
 import traceback
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
 from engine.backends import get_backend
 from engine.errors import EngineError, GenerationCancelled
 from resonant_studio.generation.plan import GenerationPlan, run_plan
+from resonant_studio.qt.worker import Cancelled, Task, Worker
 
 BackendFactory = Callable[..., Any]
 PROGRESS_INTERVAL = 0.05  # seconds between progress signals
 # The engine's Python code and the UI share one GIL. Qt releases it around each C++ call, and a
 # thread that wants it back waits up to the switch interval (5 ms by default), so one repaint that
-# makes hundreds of such calls could wait for seconds behind a busy backend. 0.5 ms bounds that.
+# makes hundreds of such calls could wait behind a busy backend. While (and only while) a job runs,
+# the interval is shortened; it is put back as soon as the engine is idle.
 GIL_SWITCH_INTERVAL = 0.0001
 
 
-@dataclass
-class Job:
-    id: int
-    engine: str
-    request: Any
-    options: dict[str, Any] = field(default_factory=dict)
-    task: Callable[[], Any] | None = None   # engine work that is not a backend run (prompt analysis)
-    plan: GenerationPlan | None = None      # a planned generation: ``run_plan`` with this thread's backend
-    cancel_flag: threading.Event = field(default_factory=threading.Event)
-
-
-_STOP = object()
-
-
-class EngineThread(QThread):
-    """Signals carry the job id first so the UI can match answers to what it asked for."""
-
+class EngineThread(QObject):
     started_job = Signal(int)
     progress = Signal(int, float, str)
     context_read = Signal(int, object)   # a plan's prompt was read: its MusicalContext, before the backend runs
@@ -56,43 +42,43 @@ class EngineThread(QThread):
     cancelled = Signal(int)
     idle = Signal()                      # the queue is empty and nothing is running
 
-    def __init__(self, parent=None, *, backend_factory: BackendFactory = get_backend) -> None:
+    def __init__(self, parent: QObject | None = None, *, backend_factory: BackendFactory = get_backend) -> None:
         super().__init__(parent)
         self.setObjectName("engine")
-        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL))
-        self._queue: queue.Queue = queue.Queue()
-        self._ids = itertools.count(1)
+        self._worker = Worker("engine", self)
+        self._worker.idle.connect(self._on_idle)
         self._backends: dict[tuple[str, tuple], Any] = {}
         self._factory = backend_factory
-        self._current: Job | None = None
-        self._pending: dict[int, Job] = {}
-        self._lock = threading.Lock()  # guards _current/_pending between UI and engine threads
+        self._tasks: dict[int, Task] = {}   # not yet answered, by job id (UI thread only)
+        self._saved_interval: float | None = None
+        self._stopped = False
 
     # --- UI thread --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Kept for symmetry with shutdown(): the worker thread runs from construction."""
+
+    def isRunning(self) -> bool:  # noqa: N802 (the QThread name callers know)
+        return not self._stopped
+
     def submit(self, engine: str, request: Any, **options: Any) -> int:
-        """Queue a request; returns the job id the signals will carry."""
-        job = Job(next(self._ids), engine, request, dict(options))
-        with self._lock:
-            self._pending[job.id] = job
-        self._queue.put(job)
-        return job.id
+        """Queue a backend run of ``request``; ``finished_job`` carries its parts."""
+        def run(task: Task) -> Any:
+            backend = self._backend(engine, options)
+            return list(backend.generate(request, progress=self._reporter(task), cancel=lambda: task.is_cancelled))
+        return self._submit(engine, run)
 
     def submit_plan(self, plan: GenerationPlan) -> int:
         """Queue a planned generation; ``finished_job`` carries its ``PlanResult``."""
-        job = Job(next(self._ids), plan.engine, plan.request, dict(plan.engine_options), plan=plan)
-        with self._lock:
-            self._pending[job.id] = job
-        self._queue.put(job)
-        return job.id
+        def run(task: Task) -> Any:
+            backend = self._backend(plan.engine, dict(plan.engine_options))
+            return run_plan(plan, backend, progress=self._reporter(task), cancel=lambda: task.is_cancelled,
+                            context_read=lambda ctx: self.context_read.emit(task.id, ctx))
+        return self._submit(plan.engine, run)
 
     def submit_task(self, label: str, task: Callable[[], Any]) -> int:
         """Run ``task()`` on the engine thread (e.g. prompt analysis); its result comes back
         through ``finished_job``, its EngineError through ``failed``."""
-        job = Job(next(self._ids), label, None, task=task)
-        with self._lock:
-            self._pending[job.id] = job
-        self._queue.put(job)
-        return job.id
+        return self._submit(label, lambda _task: task())
 
     def preload(self, engine: str, then: Callable[[], Any] | None = None, **options: Any) -> int:
         """Build ``engine`` on the engine thread ahead of the first request (imports, models),
@@ -105,40 +91,62 @@ class EngineThread(QThread):
 
     def cancel(self, job_id: int | None = None) -> None:
         """Cancel one job, or every queued and running job when ``job_id`` is None."""
-        with self._lock:
-            jobs = list(self._pending.values()) + ([self._current] if self._current else [])
-        for job in jobs:
-            if job_id is None or job.id == job_id:
-                job.cancel_flag.set()
+        for tid, task in list(self._tasks.items()):
+            if job_id is None or tid == job_id:
+                task.cancel()
 
     @property
     def busy(self) -> bool:
-        with self._lock:
-            return self._current is not None or bool(self._pending)
+        return self._worker.busy
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
-        """Cancel everything, stop the loop and wait for the thread; True when it ended."""
+        """Cancel everything, stop the worker and wait for it; True when it ended."""
         self.cancel()
-        self._queue.put(_STOP)
-        return self.wait(timeout_ms)
+        self._stopped = self._worker.shutdown(timeout_ms / 1000.0)
+        self._restore_interval()
+        return self._stopped
+
+    def _submit(self, label: str, run: Callable[[Task], Any]) -> int:
+        holder: dict[str, int] = {}
+        task = self._worker.submit(lambda t: self._guarded(label, run, t),
+                                   done=lambda result: self._answer(holder["id"], self.finished_job, result),
+                                   failed=lambda exc: self._answer(holder["id"], self.failed, _sentence(exc)),
+                                   cancelled=lambda: self._answer(holder["id"], self.cancelled))
+        holder["id"] = task.id
+        self._tasks[task.id] = task
+        if self._saved_interval is None:
+            self._saved_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._saved_interval, GIL_SWITCH_INTERVAL))
+        return task.id
+
+    def _answer(self, job_id: int, signal: Any, *payload: Any) -> None:
+        self._tasks.pop(job_id, None)
+        signal.emit(job_id, *payload)
+
+    def _on_idle(self) -> None:
+        if not self._worker.busy:
+            self._restore_interval()
+            self.idle.emit()
+
+    def _restore_interval(self) -> None:
+        if self._saved_interval is not None:
+            sys.setswitchinterval(self._saved_interval)
+            self._saved_interval = None
 
     # --- engine thread --------------------------------------------------------------------
-    def run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is _STOP:
-                return
-            with self._lock:
-                self._pending.pop(job.id, None)
-                self._current = job
-            try:
-                self._run_job(job)
-            finally:
-                with self._lock:
-                    self._current = None
-                    empty = not self._pending
-                if empty:
-                    self.idle.emit()
+    def _guarded(self, label: str, run: Callable[[Task], Any], task: Task) -> Any:
+        self.started_job.emit(task.id)  # emitted here, delivered on the UI thread
+        try:
+            result = run(task)
+        except GenerationCancelled:
+            raise Cancelled() from None
+        except (EngineError, OSError):
+            raise
+        except Exception as exc:  # a bug in a backend must not take the studio down with it
+            traceback.print_exc()
+            raise EngineError(f"the {label} engine failed unexpectedly ({exc.__class__.__name__}: {exc})") from exc
+        task.check()  # cancelled while finishing: nothing is delivered
+        return result
 
     def _backend(self, engine: str, options: dict[str, Any]) -> Any:
         key = (engine, tuple(sorted((k, repr(v)) for k, v in options.items())))
@@ -148,36 +156,8 @@ class EngineThread(QThread):
             self._backends[key] = backend  # backends own their models: built once, kept
         return backend
 
-    def _progress_reporter(self, job_id: int) -> Callable[[float, str], None]:
-        return _throttled(lambda fraction, message: self.progress.emit(job_id, fraction, message))
-
-    def _run_job(self, job: Job) -> None:
-        if job.cancel_flag.is_set():
-            self.cancelled.emit(job.id)
-            return
-        self.started_job.emit(job.id)
-        try:
-            if job.task is not None:
-                result = job.task()
-            elif job.plan is not None:
-                backend = self._backend(job.engine, job.options)
-                result = run_plan(job.plan, backend, progress=self._progress_reporter(job.id),
-                                  cancel=job.cancel_flag.is_set,
-                                  context_read=lambda ctx, job_id=job.id: self.context_read.emit(job_id, ctx))
-            else:
-                backend = self._backend(job.engine, job.options)
-                result = list(backend.generate(job.request, progress=self._progress_reporter(job.id),
-                                               cancel=job.cancel_flag.is_set))
-            if job.cancel_flag.is_set():
-                raise GenerationCancelled()
-            self.finished_job.emit(job.id, result)
-        except GenerationCancelled:
-            self.cancelled.emit(job.id)
-        except (EngineError, ValueError, OSError) as exc:
-            self.failed.emit(job.id, _sentence(exc))
-        except Exception as exc:  # a bug in a backend must not take the studio down with it
-            traceback.print_exc()
-            self.failed.emit(job.id, f"the {job.engine} engine failed unexpectedly ({exc.__class__.__name__}: {exc})")
+    def _reporter(self, task: Task) -> Callable[[float, str], None]:
+        return _throttled(lambda fraction, message: self.progress.emit(task.id, fraction, message))
 
 
 def _throttled(emit: Callable[[float, str], None], interval: float = PROGRESS_INTERVAL) -> Callable[[float, str], None]:

@@ -1,31 +1,24 @@
-"""The reference library's worker thread: analysis, indexing and search off the UI thread.
+"""The reference library's worker: analysis, indexing and search off the UI thread.
 
-One long-lived thread owns the ``Library`` (the embedded store is opened there, on first
-use) and runs requests from a queue in turn; answers come back as Qt signals, which Qt
-delivers on the UI thread. Indexing checks a cancel flag between files.
+One ``Worker`` thread owns the ``Library`` (the embedded store is opened there, on first
+use) and runs requests in turn; answers come back as this object's signals on the UI thread.
+Indexing checks a cancel flag between files.
 """
 
 from __future__ import annotations
 
-import queue
-import sys
 import threading
-import traceback
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
-from engine.errors import EngineError
-from resonant_studio.core.errors import AppError
 from resonant_studio.library.results import LibraryError
-
-USER_ERRORS = (AppError, EngineError, OSError)
-_STOP = object()
+from resonant_studio.qt.worker import Worker
 
 
-class LibraryService(QThread):
+class LibraryService(QObject):
     analysed = Signal(object)          # AudioAnalysis of a reference
     results = Signal(list)             # search results as plain dicts
     progress = Signal(float, str)      # indexing progress
@@ -37,21 +30,28 @@ class LibraryService(QThread):
     def __init__(self, parent=None, *, library_factory: Callable[[], Any] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("library")
-        self._queue: queue.Queue = queue.Queue()
+        self._worker = Worker("library", self)
         self._cancel_index = threading.Event()
         self._library_factory = library_factory
         self._library = None
+        self._closed = False
+
+    def start(self, *_: Any) -> None:
+        """Kept for callers that start it: the worker runs from construction."""
+
+    def _run(self, fn: Callable[[], None]) -> None:
+        self._worker.submit(lambda _task: fn(), failed=lambda exc: self.failed.emit(_sentence(exc)))
 
     # --- requests (UI thread) -------------------------------------------------------------------
     def analyze(self, path: str, search: bool = True, top_k: int = 10) -> None:
-        self._queue.put(lambda: self._analyze(path, search, top_k))
+        self._run(lambda: self._analyze(path, search, top_k))
 
     def search_text(self, text: str, top_k: int = 10) -> None:
-        self._queue.put(lambda: self.results.emit([r.to_dict() for r in self.library.search(text=text, top_k=top_k)]))
+        self._run(lambda: self.results.emit([r.to_dict() for r in self.library.search(text=text, top_k=top_k)]))
 
     def index_folder(self, folder: str) -> None:
         self._cancel_index.clear()
-        self._queue.put(lambda: self._index(folder))
+        self._run(lambda: self._index(folder))
 
     def cancel_index(self) -> None:
         self._cancel_index.set()
@@ -59,27 +59,27 @@ class LibraryService(QThread):
     def index_takes(self, takes: Sequence[tuple[str, np.ndarray, int, str, str]]) -> None:
         """(take id, audio [N, 2], sample rate, prompt, title) per take."""
         items = list(takes)
-        self._queue.put(lambda: self._index_takes(items))
+        self._run(lambda: self._index_takes(items))
 
     def load_preview(self, path: str, sample_rate: int) -> None:
-        self._queue.put(lambda: self._load_preview(path, sample_rate))
+        self._run(lambda: self._load_preview(path, sample_rate))
 
     def shutdown(self) -> None:
-        """Drop queued requests, stop an indexing run at the next file, close the store.
-
-        Waits for the request in progress (an analysis takes about a second), since a
-        QThread must not be destroyed while it runs."""
+        """Stop an indexing run at the next file, let the request in progress end (an analysis
+        takes about a second), then close the store on its own thread."""
+        if self._closed:
+            return
+        self._closed = True
         self._cancel_index.set()
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-        self._queue.put(_STOP)
-        if self.isRunning():
-            self.wait()
+        self._worker.submit(lambda _task: self._close())
+        self._worker.shutdown(timeout=60.0)
 
-    # --- the thread -------------------------------------------------------------------------------
+    def _close(self) -> None:
+        if self._library is not None:
+            self._library.close()
+            self._library = None
+
+    # --- the worker thread ------------------------------------------------------------------------
     @property
     def library(self):
         """The store, opened on this thread on first use (a LibraryError says why not)."""
@@ -91,22 +91,6 @@ class LibraryService(QThread):
 
                 self._library = Library()
         return self._library
-
-    def run(self) -> None:
-        while True:
-            task = self._queue.get()
-            if task is _STOP:
-                break
-            try:
-                task()
-            except USER_ERRORS as exc:
-                self.failed.emit(_sentence(exc))
-            except Exception as exc:  # a bug must not kill the thread or reach the event loop
-                traceback.print_exc(file=sys.stderr)
-                self.failed.emit(_sentence(RuntimeError(f"the library task failed: {exc}")))
-        if self._library is not None:
-            self._library.close()
-            self._library = None
 
     def _analyze(self, path: str, search: bool, top_k: int) -> None:
         from engine.analysis import analyze_file

@@ -9,8 +9,9 @@ dialogs.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -20,14 +21,16 @@ from resonant_studio import __version__
 from resonant_studio.qt.engine_thread import EngineThread
 from resonant_studio.core.export import has_notes, run_export
 from resonant_studio.qt.library_dock import install_library_dock
-from resonant_studio.qt.menus import MenuActions, MenuHandlers
+from resonant_studio.qt.menus import CommandKeysOverFields, MenuActions, MenuHandlers
 from resonant_studio.qt.notifier import Message, Notifier
 from resonant_studio.core.playback import Player
 from resonant_studio.qt.preset_controls import PresetControls
-from resonant_studio.qt.project_files import ProjectFiles
+from resonant_studio.qt.project_files import ProjectFiles, detached_copy
+from resonant_studio.qt.worker import sentence
 from resonant_studio.qt.controller import USER_ERRORS, PlayerFactory, SessionController
 from resonant_studio.core.settings import Settings
 from tracks import Session, Track
+from tracks.export_choices import ExportChoices
 from widgets.export_dialog import ExportDialog
 from widgets.generation_status import GenerationStatus
 from widgets.message_banner import MessageBanner
@@ -39,7 +42,16 @@ PLAYHEAD_POLL_MS = 33
 STATUS_SECONDS = 6
 
 
+def _warm_up() -> None:
+    """Engine-thread work right after the window opens: the prompt reader's tables, and the
+    loudness meter's scipy filters. Importing scipy holds the GIL for about half a second; done
+    here, it happens while the person reads the window, not in the middle of their first export."""
+    analyze_prompt("warm up: house, 120 bpm, C minor")
+    import pyloudnorm  # noqa: F401
+
+
 class MainWindow(QMainWindow):
+    exported = Signal(list)   # the paths an Export wrote
     def __init__(self, *, settings: Settings | None = None, player_factory: PlayerFactory = Player) -> None:
         super().__init__()
         self.setWindowTitle("Resonant Studio")
@@ -49,11 +61,12 @@ class MainWindow(QMainWindow):
         self.engine = EngineThread(self)
         self.engine.start()
         # the default engine and the prompt reader are warmed on the engine thread while the window opens
-        self.engine.preload("composer", then=lambda: analyze_prompt("warm up: house, 120 bpm, C minor"))
+        self.engine.preload("composer", then=_warm_up)
         self.controller = SessionController(self.notifier, self.engine, player_factory=player_factory, parent=self)
         self.projects = ProjectFiles(self.controller, self.settings, self.notifier, self)
         self.export_dialog: ExportDialog | None = None
         self._shut_down = False
+        self._closing_ok = False
 
         engines = [e for e in available_backends() if e == "composer"] + \
                   [e for e in available_backends() if e != "composer"]
@@ -74,6 +87,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.generation_status)
 
         self.actions = MenuActions(self, self._menu_handlers())
+        self.prompt_bar.prompt_edit.installEventFilter(CommandKeysOverFields(self.actions))
         self._connect()
         # style/role/quality pickers in the prompt bar
         self.presets = PresetControls(self.prompt_bar, self.settings, self.notifier, self.actions,
@@ -95,7 +109,7 @@ class MainWindow(QMainWindow):
             save_as=lambda: self.save_as(), import_audio=self.import_audio, export=self.show_export_dialog,
             quit=self.close, undo=c.undo, redo=c.redo, generate=self.generate, cancel=c.cancel,
             play=self.toggle_play, stop=self.stop, set_loop=self._set_loop, zoom=self.timeline.zoom,
-            zoom_fit=self.timeline.fit, about=self.about,
+            zoom_fit=self.timeline.fit, about=self.about, shortcuts=self.show_shortcuts,
             history=lambda: c.session.history if c.session is not None else None,
             recent=self.projects.recent, clear_recent=self.settings.clear_recent_projects)
 
@@ -118,6 +132,7 @@ class MainWindow(QMainWindow):
         c.generation_progress.connect(self.generation_status.update_progress)
         c.dirty_changed.connect(self.setWindowModified)
         self.projects.recent_changed.connect(self.actions.refresh_recent)
+        self.projects.activity.connect(self._show_activity)
 
     # --- session ------------------------------------------------------------------------------
     @property
@@ -219,38 +234,42 @@ class MainWindow(QMainWindow):
         elif message.level == "offer":
             self.banner.show_message(message.text, "info", list(message.actions))
 
-    # --- files --------------------------------------------------------------------------------------
+    # --- files: each runs on the files worker; the window goes on while the disk works --------
     def new_session(self) -> None:
-        if self._confirm_discard():
-            self.projects.new()
-            self._update_title()
+        self._after_saving_changes(self._new_now)
+
+    def _new_now(self) -> None:
+        self.projects.new()
+        self._update_title()
 
     def open_project(self, folder: str | None = None) -> None:
         if folder is None:
             folder = QFileDialog.getExistingDirectory(self, "Open project", str(self._default_folder()))
             if not folder:
                 return
-        if self._confirm_discard():
-            self.projects.open(folder)
-            self._update_title()
+        self._after_saving_changes(lambda: self.projects.open(folder, then=self._update_title))
 
-    def save(self) -> bool:
+    def save(self, then: Callable[[], None] | None = None) -> bool:
+        """Start saving (``projects.saved`` says when it is on disk); False when nothing started."""
         if self.controller.folder is None:
-            return self.save_as()
-        ok = self.projects.save()
-        self._update_title()
-        return ok
+            return self.save_as(then=then)
+        return self.projects.save(then=self._then_update_title(then))
 
-    def save_as(self, folder: str | None = None) -> bool:
+    def save_as(self, folder: str | None = None, then: Callable[[], None] | None = None) -> bool:
         if folder is None:
             name = self.session.name if self.session else "untitled"
             folder, _ = QFileDialog.getSaveFileName(self, "Save project as",
                                                     str(self._default_folder() / f"{name}.resonant"))
             if not folder:
                 return False
-        ok = self.projects.save_as(folder)
-        self._update_title()
-        return ok
+        return self.projects.save_as(folder, then=self._then_update_title(then))
+
+    def _then_update_title(self, then: Callable[[], None] | None) -> Callable[[], None]:
+        def after() -> None:
+            self._update_title()
+            if then is not None:
+                then()
+        return after
 
     def _default_folder(self) -> Path:
         if self.controller.folder is not None:
@@ -282,14 +301,20 @@ class MainWindow(QMainWindow):
         if s is None:
             return
         choices = dialog.choices()
-        try:
-            written, notes = run_export(s, choices)
-        except USER_ERRORS as exc:
-            self.notifier.error(f"export failed: {exc}")
-            return
+        copy = detached_copy(s)
+        self._show_activity(f"Exporting {choices.name}…")
+        self.projects.worker.submit(lambda _t: run_export(copy, choices),
+                                    done=lambda result: self._exported(choices, result.written, list(result.notes)),
+                                    failed=lambda exc: self.notifier.error(f"export failed: {sentence(exc)}"))
+
+    def _exported(self, choices: ExportChoices, written: list[Path], notes: list[str]) -> None:
         self.settings.set("export_folder", str(choices.folder))
         extra = (" " + " ".join(notes)) if notes else ""
         self.notifier.info(f"exported {len(written)} file{'s' if len(written) != 1 else ''} to {choices.folder}{extra}")
+        self.exported.emit(written)
+
+    def _show_activity(self, text: str) -> None:
+        self.statusBar().showMessage(text)
 
     # --- closing ------------------------------------------------------------------------------------
     def ask_save_changes(self) -> QMessageBox.StandardButton:
@@ -298,20 +323,33 @@ class MainWindow(QMainWindow):
                                     QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                                     | QMessageBox.StandardButton.Cancel)
 
-    def _confirm_discard(self) -> bool:
+    def _after_saving_changes(self, then: Callable[[], None]) -> None:
+        """Run ``then`` once unsaved changes are saved or discarded (asking first); not at all on Cancel
+        or when the save fails."""
         if not self.controller.dirty or self.session is None:
-            return True
+            then()
+            return
         answer = self.ask_save_changes()
         if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
+            self.save(then=lambda: then() if not self.controller.dirty else None)
+        elif answer == QMessageBox.StandardButton.Discard:
+            then()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
-        if not self._confirm_discard():
-            event.ignore()
+        answer = None
+        if not (self._closing_ok or not self.controller.dirty or self.session is None):
+            answer = self.ask_save_changes()
+        if answer in (None, QMessageBox.StandardButton.Discard):
+            self.shutdown()
+            event.accept()
             return
-        self.shutdown()
-        event.accept()
+        event.ignore()
+        if answer == QMessageBox.StandardButton.Save:  # closes once the save is on disk
+            self.save(then=lambda: QTimer.singleShot(0, self._close_now) if not self.controller.dirty else None)
+
+    def _close_now(self) -> None:
+        self._closing_ok = True
+        self.close()
 
     def shutdown(self) -> None:
         """Stop timers, playback and the engine thread; forget the crash marker. Idempotent."""
@@ -324,6 +362,16 @@ class MainWindow(QMainWindow):
         self.library_dock.shutdown()
         self.controller.shutdown()
         self.engine.shutdown()
+
+    def show_shortcuts(self) -> QMessageBox:
+        rows = "".join(f"<tr><td>{what}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>"
+                       for what, keys in self.actions.shortcut_table())
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard Shortcuts", f"<table>{rows}</table>",
+                          QMessageBox.StandardButton.Close, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # not modal to the event loop: the studio keeps running
+        self.shortcuts_box = box
+        return box
 
     def about(self) -> None:
         QMessageBox.about(self, "About Resonant Studio",

@@ -12,12 +12,13 @@ roles put About and Quit where macOS expects them.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from tracks.history import History
@@ -49,7 +50,15 @@ class ActionRegistry:
         action.setToolTip(tip)
         action.setStatusTip(tip)
         if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
+            keys = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
+            sequences: list[QKeySequence] = []
+            for k in keys:  # a standard key may stand for several sequences on one platform
+                if isinstance(k, QKeySequence.StandardKey):
+                    sequences.extend(QKeySequence.keyBindings(k))
+                else:
+                    sequences.append(QKeySequence(k))
+            unique = list(dict.fromkeys(seq.toString() for seq in sequences if not seq.isEmpty()))
+            action.setShortcuts([QKeySequence(text) for text in unique])
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         if slot is not None:
             action.triggered.connect(lambda _checked=False: slot())
@@ -65,6 +74,15 @@ class ActionRegistry:
             self.menus[menu].addSeparator()
         self.menus[menu].addAction(action)
 
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        """(what, keys) for every action that has a shortcut, in the order they were added."""
+        rows = []
+        for action in self._actions.values():
+            keys = [seq.toString(QKeySequence.SequenceFormat.NativeText) for seq in action.shortcuts()]
+            if keys:
+                rows.append((action.text().replace("&", "").rstrip("…"), ", ".join(keys)))
+        return rows
+
     def __getitem__(self, key: str) -> QAction:
         return self._actions[key]
 
@@ -73,6 +91,37 @@ class ActionRegistry:
             return self.__dict__["_actions"][key]
         except KeyError:
             raise AttributeError(key) from None
+
+
+class CommandKeysOverFields(QObject):
+    """An event filter for text fields: the window's Ctrl/Alt shortcuts (Ctrl+E Export, Ctrl+I
+    Import, Ctrl+Return Generate...) win over the field's own bindings (Ctrl+E is "end of line"
+    in a Qt line edit, so the field swallowed it). Undo/Redo and the clipboard stay the field's,
+    and plain keys (Space) still type."""
+
+    FIELD_KEEPS = ("undo", "redo")
+
+    def __init__(self, registry: ActionRegistry) -> None:
+        super().__init__(registry._window)
+        self._registry = registry
+
+    def _window_keys(self) -> set[str]:
+        keys: set[str] = set()
+        for name, action in self._registry._actions.items():
+            if name in self.FIELD_KEEPS or not action.isEnabled():
+                continue
+            for seq in action.shortcuts():
+                text = seq.toString()
+                if any(m in text for m in ("Ctrl+", "Alt+", "Meta+")):
+                    keys.add(text)
+        return keys
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            pressed = QKeySequence(event.keyCombination()).toString()
+            if pressed in self._window_keys():
+                return True  # not accepted by the field: the window's shortcut runs
+        return False
 
 
 @dataclass(frozen=True)
@@ -97,6 +146,7 @@ class MenuHandlers:
     zoom: Callable[[float], object]
     zoom_fit: Callable[[], object]
     about: Callable[[], object]
+    shortcuts: Callable[[], object]
     history: Callable[[], History | None]
     recent: Callable[[], list[str]]
     clear_recent: Callable[[], object]
@@ -125,7 +175,9 @@ class MenuActions(ActionRegistry):
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
 
         self.add("undo", "&Undo", "Undo the last change", h.undo, SK.Undo, menu="edit")
-        self.add("redo", "&Redo", "Redo what was undone", h.redo, SK.Redo, menu="edit")
+        # Ctrl+Y as well on Linux and Windows, where many programs use it (macOS has Cmd+Shift+Z)
+        redo_keys = (SK.Redo,) if sys.platform == "darwin" else (SK.Redo, "Ctrl+Y")
+        self.add("redo", "&Redo", "Redo what was undone", h.redo, redo_keys, menu="edit")
 
         self.add("generate", "&Generate", "Generate every unlocked track", h.generate, "Ctrl+Return", menu="generate")
         self.generate.setIcon(icon("generate"))
@@ -139,10 +191,15 @@ class MenuActions(ActionRegistry):
         self.loop.setCheckable(True)
         self.loop.toggled.connect(h.set_loop)
 
-        self.add("zoom_in", "Zoom &In", "Zoom in on time", lambda: h.zoom(0.5), SK.ZoomIn, menu="view")
-        self.add("zoom_out", "Zoom &Out", "Zoom out in time", lambda: h.zoom(2.0), SK.ZoomOut, menu="view")
+        # Ctrl+= as well as Ctrl++: on most layouts + needs Shift, so Ctrl+= is what people press
+        self.add("zoom_in", "Zoom &In", "Zoom in on time", lambda: h.zoom(0.5), (SK.ZoomIn, "Ctrl+=", "Ctrl++"),
+                 menu="view")
+        self.add("zoom_out", "Zoom &Out", "Zoom out in time", lambda: h.zoom(2.0), (SK.ZoomOut, "Ctrl+-"),
+                 menu="view")
         self.add("zoom_fit", "Zoom to &Fit", "Show the whole piece", h.zoom_fit, "Ctrl+0", menu="view")
 
+        self.add("shortcuts", "&Keyboard Shortcuts", "Every keyboard shortcut of the studio", h.shortcuts,
+                 menu="help")
         self.add("about", "&About Resonant Studio", "About this application", h.about, menu="help")
         self.about.setMenuRole(QAction.MenuRole.AboutRole)
         self.refresh_recent()

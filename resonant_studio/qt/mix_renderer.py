@@ -8,7 +8,6 @@ and prepares the player's buffer. Only the latest request matters: a burst of ch
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from resonant_studio.core.playback import Player
+from resonant_studio.qt.worker import Worker
 from tracks import Session, Take
 from tracks.mixer import track_signal
 
@@ -59,36 +59,15 @@ class MixRenderer(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._latest: MixRequest | None = None
-        self._wake = threading.Condition()
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="mix-renderer", daemon=True)
-        self._thread.start()
+        self._worker = Worker("mix-renderer", self)
 
     def request(self, req: MixRequest) -> None:
-        with self._wake:
-            self._latest = req
-            self._wake.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while self._latest is None and not self._stopped:
-                    self._wake.wait()
-                if self._stopped:
-                    return
-                req, self._latest = self._latest, None
-            buffer = render(req)
-            with self._wake:
-                superseded = self._latest is not None
-            if not superseded:
-                self.ready.emit(req.serial, buffer)
+        # one key: a request still waiting is replaced, and a superseded render is not delivered
+        self._worker.submit(lambda _task: render(req), key="mix",
+                            done=lambda buffer: self.ready.emit(req.serial, buffer))
 
     def stop(self, timeout: float = 5.0) -> None:
-        with self._wake:
-            self._stopped = True
-            self._wake.notify()
-        self._thread.join(timeout)
+        self._worker.shutdown(timeout)
 
     def render_now(self, req: MixRequest) -> Any:
         """Render on the calling thread (used when the worker has been stopped)."""

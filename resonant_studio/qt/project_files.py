@@ -11,14 +11,15 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import suppress
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from resonant_studio.qt.notifier import Notifier
-from resonant_studio.qt.controller import USER_ERRORS, SessionController
 from resonant_studio.core.settings import Settings, autosave_dir
+from resonant_studio.qt.controller import SessionController
+from resonant_studio.qt.notifier import Notifier
+from resonant_studio.qt.worker import USER_ERRORS, Task, Worker, sentence
 from tracks import Session, Track, project
 
 AUTOSAVE_SECONDS = 60
@@ -59,7 +60,10 @@ def _write_autosave(session: Session, folder: Path) -> Path:
 
 class ProjectFiles(QObject):
     recent_changed = Signal()
-    _autosave_done = Signal(object, int)   # (Future, revision), from the writer thread
+    activity = Signal(str)      # "Saving song.resonant…": the status bar shows it while the disk works
+    saved = Signal(object)      # Path, after Save / Save As wrote the project
+    opened = Signal(object)     # Path, after Open read it
+    failed = Signal(str)        # a save or an open failed (also said through the notifier)
 
     def __init__(self, controller: SessionController, settings: Settings, notifier: Notifier,
                  parent: QObject | None = None) -> None:
@@ -68,14 +72,18 @@ class ProjectFiles(QObject):
         self.settings = settings
         self.notifier = notifier
         self._autosaved_revision = -1
-        self._pending: Future | None = None
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
-        self._autosave_done.connect(self._on_autosave_done)
+        self._autosave_task: Task | None = None
+        self.worker = Worker("files", self)
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_interval_ms())
         self.timer.timeout.connect(self.autosave)
         self.timer.start()
         controller.session_changed.connect(self._on_session_changed)
+
+    @property
+    def busy(self) -> bool:
+        """True while an autosave, save or open is queued or running."""
+        return self.worker.busy
 
     # --- where this session autosaves ---------------------------------------------------------
     def autosave_folder(self) -> Path:
@@ -90,49 +98,42 @@ class ProjectFiles(QObject):
         """Autosave if anything changed since the last save or autosave.
 
         Encoding new takes to FLAC takes a few hundred milliseconds, so a detached copy of
-        the session (sharing its immutable takes) is written on a worker thread. ``wait``
-        blocks until it is written and returns its path (tests, and the moment before a
-        manual save).
+        the session is written on the files worker. ``wait`` blocks until it is written and
+        returns its path (tests, and a clean exit).
         """
         c = self.controller
-        if self._pending is not None and not self._pending.done():
-            return self._pending.result() if wait else None  # one autosave at a time
+        pending = self._autosave_task
+        if pending is not None and not pending.finished:
+            return _quietly(pending) if wait else None  # one autosave at a time
         if c.session is None or not c.dirty or c.revision == self._autosaved_revision:
             return None
         folder = self.autosave_folder()
         revision = c.revision
         copy = detached_copy(c.session)
-        future = self._pool.submit(_write_autosave, copy, folder)
-        self._pending = future
-        future.add_done_callback(lambda f: self._autosave_done.emit(f, revision))
+        task = self.worker.submit(lambda _t: _write_autosave(copy, folder),
+                                  done=lambda path: self._on_autosaved(path, revision),
+                                  failed=lambda exc: self.notifier.error(f"autosave failed: {sentence(exc)}"))
+        self._autosave_task = task
         if not wait:
             return None
-        try:
-            path = future.result()
-        except USER_ERRORS:
-            return None  # reported by _on_autosave_done
-        self._autosaved_revision = revision
+        path = _quietly(task)
+        if path is not None:
+            self._autosaved_revision = revision
         return path
 
-    def _on_autosave_done(self, future: Future, revision: int) -> None:
-        error = future.exception()
-        if error is not None:
-            self.notifier.error(f"autosave failed: {error}")
-            return
-        self._autosaved_revision = revision
-        self.settings.set(RUNNING_KEY, str(future.result().parent))
+    def _on_autosaved(self, path: Path, revision: int) -> None:
+        self._autosaved_revision = max(self._autosaved_revision, revision)
+        self.settings.set(RUNNING_KEY, str(path.parent))
 
     def wait_for_autosave(self) -> None:
-        if self._pending is not None:
-            with suppress(*USER_ERRORS):  # already reported by _on_autosave_done
-                self._pending.result()
+        if self._autosave_task is not None:
+            _quietly(self._autosave_task)
 
     def closed_cleanly(self) -> None:
         """Called on a normal exit, after the person saved or chose to discard: nothing to
         recover next time, so this session's autosave goes too."""
         self.timer.stop()
-        self.wait_for_autosave()
-        self._pool.shutdown(wait=True)
+        self.worker.shutdown(timeout=60.0)  # what is queued (an autosave, a save) is written first
         self.settings.set(RUNNING_KEY, None)
         remove_autosave(self.controller.folder)
 
@@ -149,16 +150,18 @@ class ProjectFiles(QObject):
         return True
 
     def recover(self, folder: str | Path) -> bool:
+        """Read the autosave on the files worker; the session appears when it is read."""
         folder = Path(folder)
-        try:
-            session = project.load_autosave(folder)
-        except USER_ERRORS as exc:
-            self.notifier.error(f"the autosave could not be opened: {exc}")
-            return False
+        self.activity.emit("Recovering the autosaved work…")
+        self.worker.submit(lambda _t: project.load_autosave(folder), done=lambda s: self._on_recovered(s, folder),
+                           failed=lambda exc: self._on_failed(f"the autosave could not be opened: {sentence(exc)}"))
+        return True
+
+    def _on_recovered(self, session: Session, folder: Path) -> None:
         saved_folder = None if folder == untitled_folder() else folder
         self.controller.set_session(session, saved_folder, dirty=True)
         self.notifier.info(f"recovered the autosaved work of {session.name}: save it to keep it")
-        return True
+        self.opened.emit(folder)
 
     def discard(self, folder: str | Path) -> None:
         folder = Path(folder)
@@ -168,50 +171,75 @@ class ProjectFiles(QObject):
     # --- files ------------------------------------------------------------------------------------
     def new(self) -> None:
         self.controller.set_session(None, None)
-        shutil.rmtree(untitled_folder(), ignore_errors=True)
+        self.worker.submit(lambda _t: shutil.rmtree(untitled_folder(), ignore_errors=True))
 
-    def open(self, folder: str | Path) -> bool:
-        try:
-            session = project.load_project(folder)
-        except USER_ERRORS as exc:
-            self.notifier.error(str(exc))
-            return False
-        path = project.project_path(folder) if not Path(folder).exists() else Path(folder)
+    def open(self, folder: str | Path, then: Callable[[], None] | None = None) -> bool:
+        """Read the project on the files worker; the session appears when it is read (``opened``)."""
+        folder = Path(folder)
+        self.activity.emit(f"Opening {folder.name}…")
+        self.worker.submit(lambda _t: self._read(folder), done=lambda result: self._on_opened(*result, then),
+                           failed=lambda exc: self._on_failed(f"{sentence(exc)}"))
+        return True
+
+    @staticmethod
+    def _read(folder: Path) -> tuple[Session, Path, bool]:
+        session = project.load_project(folder)
+        path = project.project_path(folder) if not folder.exists() else folder
+        return session, path, project.has_newer_autosave(path)
+
+    def _on_opened(self, session: Session, path: Path, newer_autosave: bool, then: Callable[[], None] | None) -> None:
         self.controller.set_session(session, path)
         self._remember(path)
         self.notifier.info(f"opened {path.name}")
-        if project.has_newer_autosave(path):
+        if newer_autosave:
             self.notifier.offer(f"{path.name} has autosaved work newer than its last save",
                                 [("Recover", lambda: self.recover(path)), ("Ignore", lambda: None)])
-        return True
+        self.opened.emit(path)
+        if then is not None:
+            then()
 
-    def save(self) -> bool:
+    def _on_failed(self, text: str) -> None:
+        self.notifier.error(text)
+        self.failed.emit(text)
+
+    def save(self, then: Callable[[], None] | None = None) -> bool:
         """Save to the project's folder; False (and nothing written) when it has none yet."""
         if self.controller.folder is None:
             return False
-        return self.save_as(self.controller.folder)
+        return self.save_as(self.controller.folder, then)
 
-    def save_as(self, folder: str | Path) -> bool:
+    def save_as(self, folder: str | Path, then: Callable[[], None] | None = None) -> bool:
+        """Start writing the project (``saved`` says when it is on disk, then ``then()`` runs);
+        False when there is nothing to save."""
         c = self.controller
         if c.session is None:
             self.notifier.error("nothing to save yet: generate or import something first")
             return False
-        was_untitled = c.folder is None
-        self.wait_for_autosave()  # never two writers in one folder
-        try:
-            path = project.save_project(c.session, folder)
-        except USER_ERRORS as exc:
-            self.notifier.error(str(exc))
-            return False
-        c.folder = path
-        c.set_dirty(False)
-        self._autosaved_revision = c.revision
-        self.settings.set(RUNNING_KEY, str(path))
-        if was_untitled:
-            shutil.rmtree(untitled_folder(), ignore_errors=True)
+        session = c.session
+        revision = c.revision
+        copy = detached_copy(session)
+        self.activity.emit(f"Saving {Path(folder).name}…")
+        self.worker.submit(lambda _t: project.save_project(copy, folder),
+                           done=lambda path: self._on_saved(session, path, revision, then),
+                           failed=lambda exc: self._on_failed(f"{sentence(exc)}"))
+        return True
+
+    def _on_saved(self, session: Session, path: Path, revision: int, then: Callable[[], None] | None) -> None:
+        c = self.controller
+        if c.session is session:
+            was_untitled = c.folder is None
+            c.folder = path
+            if c.revision == revision:  # nothing changed while it was written
+                c.set_dirty(False)
+                self._autosaved_revision = revision
+            self.settings.set(RUNNING_KEY, str(path))
+            if was_untitled:
+                self.worker.submit(lambda _t: shutil.rmtree(untitled_folder(), ignore_errors=True))
         self._remember(path)
         self.notifier.info(f"saved {path}")
-        return True
+        self.saved.emit(path)
+        if then is not None:
+            then()
 
     def _remember(self, path: Path) -> None:
         self.settings.add_recent_project(path)
@@ -219,6 +247,14 @@ class ProjectFiles(QObject):
 
     def recent(self) -> list[str]:
         return self.settings.recent_projects()
+
+
+def _quietly(task: Task) -> Path | None:
+    """Wait for a files task; None when it failed (the failure is reported by its callback)."""
+    try:
+        return task.wait()
+    except USER_ERRORS:
+        return None
 
 
 def remove_autosave(folder: Path | None) -> None:

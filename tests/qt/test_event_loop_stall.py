@@ -1,76 +1,103 @@
-"""The event loop keeps turning while the engine thread generates (a timer-based probe).
+"""The event loop keeps turning while the window generates, saves, opens and exports.
 
-The probe is a 5 ms QTimer; the longest gap between two of its ticks is the longest the
-window could not react. It runs from the click on Generate until the new takes are drawn
-and heard, so it covers reading the prompt, building the lanes, the generation itself,
-applying the takes, the re-mix and the waveforms.
+The probe (``benchmarks/ui_stall.py``) is a 5 ms QTimer; the longest gap between two of its
+ticks is the longest the window could not react. For a generation it runs from the click on
+Generate until the new takes are drawn and heard (prompt reading, lanes, the generation,
+applying the takes, the re-mix, the waveforms); for Save, Open and Export of a 5-minute,
+12-take project, from the action until its result is shown.
+
+On a shared machine the scheduler alone can keep this process off the CPU for tens of
+milliseconds, so the limit is 100 ms plus the longest gap the same probe sees in the same
+process with nothing to do (measured just before; a few ms on an idle machine). A stall our
+code causes shows in every attempt; one the machine's other jobs cause does not, so each
+figure is the best of up to three attempts (all of them are printed, in every run's log).
 """
 
 from __future__ import annotations
 
-import time
+from PySide6.QtWidgets import QMessageBox
 
-from PySide6.QtCore import QTimer
-
+from benchmarks.ui_stall import PROMPT, StallProbe, file_op_stalls, long_session, run_until
 from tests.qt.conftest import GENERATION_TIMEOUT_MS, settled
 
-PROBE_INTERVAL_MS = 5
 MAX_STALL_MS = 100.0
-SLOW_TICK_S = 0.03
+ATTEMPTS = 3
+BASELINE_MS = 300
 
 
-class StallProbe:
-    def __init__(self) -> None:
-        self.timer = QTimer()
-        self.timer.setInterval(PROBE_INTERVAL_MS)
-        self.timer.timeout.connect(self._tick)
-        self.t0 = self.last = 0.0
-        self.longest = 0.0
-        self.ticks = 0
-        self.slow: list[tuple[int, int]] = []   # (gap ms, at ms) for gaps over 30 ms
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        gap = now - self.last
-        if gap > SLOW_TICK_S:
-            self.slow.append((round(gap * 1000), round((self.last - self.t0) * 1000)))
-        self.longest = max(self.longest, gap)
-        self.last = now
-        self.ticks += 1
-
-    def start(self) -> None:
-        self.t0 = self.last = time.perf_counter()
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
-        self._tick()
-
-    def since_start_ms(self) -> int:
-        return round((time.perf_counter() - self.t0) * 1000)
+def idle_baseline_ms(qtbot) -> float:
+    """The longest gap of the probe while the window does nothing: what the machine costs."""
+    probe = StallProbe()
+    probe.start()
+    qtbot.wait(BASELINE_MS)
+    probe.stop()
+    return probe.longest_ms
 
 
-def test_longest_event_loop_stall_during_generation(qtbot, window, capsys) -> None:
-    window.prompt_bar.prompt_edit.setText("energetic drum and bass, 174 bpm, rolling bass, bright pads")
+def _generation_stall(qtbot, window) -> tuple[float, StallProbe, dict[str, int]]:
+    window.new_session()
+    window.prompt_bar.prompt_edit.setText(PROMPT)
     window.prompt_bar.bars_box.setValue(32)
-    qtbot.waitUntil(lambda: not window.engine.busy, timeout=GENERATION_TIMEOUT_MS)  # the start-up preload
     probe = StallProbe()
     phases: dict[str, int] = {}
-    window.engine.started_job.connect(lambda _: phases.setdefault("engine busy", probe.since_start_ms()))
-    window.controller.generation_applied.connect(lambda _: phases.setdefault("applied", probe.since_start_ms()))
 
+    def mark(name: str):
+        return lambda *_: phases.setdefault(name, probe.since_start_ms())
+
+    busy, applied = mark("engine busy"), mark("applied")
+    window.engine.started_job.connect(busy)
+    window.controller.generation_applied.connect(applied)
     probe.start()
     with qtbot.waitSignal(window.controller.generation_applied, timeout=GENERATION_TIMEOUT_MS):
         window.prompt_bar.generate_button.click()
     qtbot.waitUntil(lambda: settled(window), timeout=GENERATION_TIMEOUT_MS)
     qtbot.wait(50)  # let the lanes paint the new waveforms inside the measured window
     probe.stop()
-
-    stall_ms = probe.longest * 1000.0
-    with capsys.disabled():  # the figure belongs in every run's log, not only a failing one's
-        print(f"\nlongest event-loop stall while generating {window.session.bars} bars: {stall_ms:.1f} ms "
-              f"({probe.ticks} probe ticks over {probe.since_start_ms()} ms; phases {phases}; "
-              f"gaps over 30 ms (gap, at): {probe.slow})")
+    window.engine.started_job.disconnect(busy)
+    window.controller.generation_applied.disconnect(applied)
     assert all(len(t.takes) == 1 for t in window.session.tracks)
     assert probe.ticks > 10, "the probe never ran: the measurement would be meaningless"
-    assert stall_ms <= MAX_STALL_MS, f"the UI froze for {stall_ms:.0f} ms (limit {MAX_STALL_MS:.0f} ms)"
+    return probe.longest_ms, probe, phases
+
+
+def test_longest_event_loop_stall_during_generation(qtbot, window, capsys) -> None:
+    qtbot.waitUntil(lambda: not window.engine.busy, timeout=GENERATION_TIMEOUT_MS)  # the start-up preload
+    window.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
+    attempts = []
+    for _ in range(ATTEMPTS):
+        baseline = idle_baseline_ms(qtbot)
+        stall_ms, probe, phases = _generation_stall(qtbot, window)
+        attempts.append((stall_ms, baseline))
+        with capsys.disabled():  # the figure belongs in every run's log, not only a failing one's
+            print(f"\nlongest event-loop stall while generating {window.session.bars} bars: {stall_ms:.1f} ms "
+                  f"(idle baseline {baseline:.1f} ms; {probe.ticks} probe ticks over {probe.since_start_ms()} ms; "
+                  f"phases {phases}; gaps over 30 ms (gap, at): {probe.slow})")
+        if stall_ms <= MAX_STALL_MS + baseline:
+            break
+    assert any(stall <= MAX_STALL_MS + base for stall, base in attempts), \
+        f"the UI froze in every attempt (stall ms, idle baseline ms): {attempts}"
+
+
+def test_longest_event_loop_stall_during_save_open_and_export(qtbot, window, tmp_path, capsys) -> None:
+    session = long_session()
+    window.controller.set_session(session, None, dirty=True)
+    qtbot.waitUntil(lambda: not window.controller.mix_pending and not window.timeline.building, timeout=60_000)
+    best: dict[str, float] = {}   # the smallest excess over the idle baseline, per operation
+    for attempt in range(ATTEMPTS):
+        folder = tmp_path / f"attempt-{attempt}"
+        folder.mkdir()
+        baseline = idle_baseline_ms(qtbot)
+        stalls = file_op_stalls(window, folder)
+        with capsys.disabled():
+            print("\nlongest event-loop stall, 5-minute 12-take project: "
+                  + ", ".join(f"{name} {ms:.1f} ms" for name, ms in stalls.items())
+                  + f" (idle baseline {baseline:.1f} ms)")
+        for name, ms in stalls.items():
+            best[name] = min(best.get(name, ms - baseline), ms - baseline)
+        # what was written is whole: the project opened with every take, the exports exist
+        assert sum(len(t.takes) for t in window.session.tracks) == 12
+        assert (folder / "five-minutes.flac").is_file() and len(list((folder / "five-minutes-stems").iterdir())) == 4
+        if all(ms <= MAX_STALL_MS for ms in best.values()):
+            break
+    run_until(lambda: not window.projects.busy)
+    assert all(ms <= MAX_STALL_MS for ms in best.values()), f"the UI froze during file work (ms over baseline): {best}"

@@ -54,7 +54,8 @@ def test_export_through_the_menu_writes_mix_and_stems(qtbot, window, tmp_path) -
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("flac"))
     dialog.depth_box.setCurrentIndex(dialog.depth_box.findData(16))
     dialog.midi_check.setChecked(True)
-    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    with qtbot.waitSignal(window.exported, timeout=60_000):  # written on the files worker
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
 
     n = window.session.num_samples
     mix, rate = sf.read(tmp_path / "sketch.flac")
@@ -75,6 +76,7 @@ def test_export_to_an_unwritable_folder_is_a_message(qtbot, window, tmp_path) ->
     dialog = window.show_export_dialog()
     dialog.folder_edit.setText(str(blocker / "inside"))
     dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: window.notifier.last("error") is not None, timeout=60_000)
     error = window.notifier.last("error")
     assert error is not None and error.text.startswith("Export failed: cannot export to")
     assert window.banner.isVisible() and "cannot export" in window.banner.text()
@@ -166,7 +168,8 @@ def test_cancel_stops_a_generation_and_changes_nothing(qtbot, window) -> None:
 def test_save_open_and_recent_projects(qtbot, window, tmp_path) -> None:
     generate(qtbot, window)
     window.session.track("drums").locked = True
-    assert window.save_as(str(tmp_path / "song"))
+    with qtbot.waitSignal(window.projects.saved, timeout=60_000):  # written on the files worker
+        assert window.save_as(str(tmp_path / "song"))
     folder = tmp_path / "song.resonant"
     assert (folder / "session.json").is_file() and not window.controller.dirty
     assert window.projects.recent() == [str(folder.resolve())]
@@ -175,7 +178,8 @@ def test_save_open_and_recent_projects(qtbot, window, tmp_path) -> None:
 
     window.new_session()
     assert window.session is None and not window.timeline.lanes
-    window.actions.recent_menu.actions()[0].trigger()
+    with qtbot.waitSignal(window.projects.opened, timeout=60_000):
+        window.actions.recent_menu.actions()[0].trigger()
     s = window.session
     assert [t.name for t in s.tracks] == list(audio) and s.track("drums").locked
     for t in s.tracks:
@@ -187,7 +191,8 @@ def test_opening_a_damaged_project_is_a_message(qtbot, window, tmp_path) -> None
     folder = tmp_path / "bad.resonant"
     folder.mkdir()
     (folder / "session.json").write_text("{ not json")
-    window.open_project(str(folder))
+    with qtbot.waitSignal(window.projects.failed, timeout=60_000):
+        window.open_project(str(folder))
     assert window.session is None
     assert window.notifier.last("error") is not None
 
@@ -206,7 +211,8 @@ def test_autosaved_work_is_offered_back_after_a_crash(qtbot, tmp_path) -> None:
         assert second.projects.check_recovery()
         recover = second.banner.action_button("Recover")
         assert recover is not None and second.banner.isVisible()
-        recover.click()
+        with qtbot.waitSignal(second.projects.opened, timeout=60_000):
+            recover.click()
         s = second.session
         assert {t.name: t.active_take.id for t in s.tracks} == takes
         assert s.track("bass").muted and second.controller.dirty
@@ -246,7 +252,8 @@ def test_killing_the_real_process_then_restarting_offers_the_work_back(qtbot, tm
     w = make_window(qtbot, config_dir() / "settings.json")
     try:
         assert isinstance(w.settings, Settings) and w.projects.check_recovery()
-        w.banner.action_button("Recover").click()
+        with qtbot.waitSignal(w.projects.opened, timeout=60_000):  # read on the files worker
+            w.banner.action_button("Recover").click()
         assert w.session is not None and all(len(t.takes) == 1 for t in w.session.tracks)
         assert w.session.prompt == "bright synth pop, 120 bpm"
     finally:
@@ -266,7 +273,7 @@ def test_autosave_follows_every_change_and_writes_off_the_ui_thread(qtbot, windo
     assert files.autosave(wait=True) is None  # nothing changed since
     window.session.track("bass").gain_db = -3.0
     files.autosave()  # the timer's way: returns at once, the writer thread does the work
-    qtbot.waitUntil(lambda: files._pending.done())
+    qtbot.waitUntil(lambda: not files.busy)
     loaded = project.load_autosave(files.autosave_folder())
     assert loaded.track("bass").gain_db == -3.0
     assert [t.active_take.id for t in loaded.tracks] == [t.active_take.id for t in window.session.tracks]

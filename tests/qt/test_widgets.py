@@ -232,3 +232,30 @@ def test_a_closed_library_panel_comes_back_from_the_view_menu(qtbot, window) -> 
     assert not dock.isVisible() and not toggle.isChecked()
     toggle.trigger()
     assert dock.isVisible()
+
+
+def test_ctrl_e_in_the_prompt_field_opens_export_and_ctrl_y_redoes(qtbot, tmp_path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from tests.qt.conftest import generate, make_window
+
+    window = make_window(qtbot, tmp_path / "settings.json")
+    try:
+        generate(qtbot, window)
+        edit = window.prompt_bar.prompt_edit
+        window.activateWindow()
+        edit.setFocus()
+        qtbot.waitUntil(edit.hasFocus)
+        QTest.keyClick(edit, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: window.export_dialog is not None and window.export_dialog.isVisible())
+        window.export_dialog.reject()
+        import sys as _sys
+        if _sys.platform != "darwin":
+            assert "Ctrl+Y" in [s.toString() for s in window.actions.redo.shortcuts()]
+        assert {"Ctrl+=", "Ctrl++"} <= {s.toString() for s in window.actions.zoom_in.shortcuts()}
+        box = window.show_shortcuts()
+        assert "Export" in box.text() and "Ctrl+E" in box.text()
+        box.close()
+    finally:
+        window.shutdown()
