@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "resonant_studio.cli.musicgen",  # musicgen generate (raw tool)
     "resonant_studio.cli.library",   # analyze, library index/search
     "resonant_studio.cli.presets",   # presets list
+    "resonant_studio.cli.models",    # models list/pull/verify/remove
 )
 
 USER_ERRORS = (AppError, EngineError, TracksError)

@@ -17,6 +17,7 @@ from resonant_studio.cli.presets import add_preset_arguments, resolve_from_args
 from resonant_studio.presets.explain import explain
 from resonant_studio.generation.preset_render import generate_with_config, new_session_from_config, regenerate_tracks
 from resonant_studio.core.errors import AppError
+from resonant_studio.core.model_catalog import missing_model_message, model_folder, model_for_tier, model_present
 from tracks import Session
 from tracks.export import export_mix, export_stems
 from tracks.midi import export_midi
@@ -88,8 +89,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 # --- helpers -------------------------------------------------------------------------------
 def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.engine == "musicgen":
-        if not args.model:
-            raise AppError("the musicgen engine needs a model folder: pass --model DIR")
+        if not args.model:  # the tier's model from the models folder (preview's when no MusicGen tier is asked)
+            name = model_for_tier(getattr(args, "quality", None) or "") or model_for_tier("preview")
+            if name is None or not model_present(name):
+                raise AppError(missing_model_message(name or "musicgen-small", getattr(args, "quality", None)))
+            return {"model_dir": str(model_folder(name))}
         return {"model_dir": args.model}
     if args.model:
         raise AppError(f"--model is for the musicgen engine, not {args.engine}")

@@ -24,7 +24,7 @@ from typing import Callable
 
 from resonant_studio.core.errors import AppError
 
-CHUNK = 1 << 20
+CHUNK = 1 << 16  # small enough that a dropped connection loses little, big enough to be cheap
 OFFLINE_VALUES = {"1", "ON", "YES", "TRUE"}
 
 
@@ -173,6 +173,9 @@ def fetch(repo: str, commit: str, remote: RemoteFile, target: Path, on_bytes: Ca
                                "RESONANT_MODELS_DIR to another disk") from None
             raise _network_error(exc, repo) from None
         except _network_exceptions() as exc:
+            if incomplete.is_file() and incomplete.stat().st_size > have:
+                raise AppError(f"the connection to {endpoint()} broke while fetching {remote.path} of {repo} "
+                               f"({exc.__class__.__name__}): what came is kept, pull again to resume") from None
             raise _network_error(exc, repo) from None
     got = incomplete.stat().st_size
     if got != remote.size:
