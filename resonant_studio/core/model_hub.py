@@ -91,16 +91,17 @@ def _network_error(exc: Exception, repo: str) -> AppError:
 
 
 def _network_exceptions() -> tuple[type[Exception], ...]:
-    import httpx
+    import importlib
+
     from huggingface_hub import errors
 
-    kinds: list[type[Exception]] = [httpx.HTTPError, errors.HfHubHTTPError, ConnectionError, TimeoutError]
-    try:  # huggingface_hub 2.x uses its own httpx fork
-        import httpx2
-
-        kinds.append(httpx2.HTTPError)
-    except ImportError:
-        pass
+    kinds: list[type[Exception]] = [errors.HfHubHTTPError, ConnectionError, TimeoutError]
+    for client in ("httpx", "httpx2", "requests"):  # huggingface_hub 0.x: requests, 1.x: httpx, 2.x: httpx2
+        try:
+            module = importlib.import_module(client)
+        except ImportError:
+            continue
+        kinds.append(module.HTTPError if client != "requests" else module.RequestException)
     return tuple(kinds)
 
 
