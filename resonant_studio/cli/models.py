@@ -55,31 +55,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
-        else f"{seconds // 60:02d}:{seconds % 60:02d}"
-
-
-def describe(p: PullProgress) -> str:
-    """One line for a progress report: stage, bytes, speed, time left."""
-    if p.stage in ("checking", "converting", "done"):
-        return {"checking": f"{p.name}: asking the hub", "converting": f"{p.name}: converting to MLX",
-                "done": f"{p.name}: ready"}[p.stage]
-    amount = f"{p.done / GB:.2f}/{p.total / GB:.2f} GB" if p.total >= 0.01 * GB \
-        else f"{p.done / 1e6:.1f}/{p.total / 1e6:.1f} MB"
-    speed = f"{p.speed / 1e6:.1f} MB/s" if p.speed else ""
-    return f"{p.name}: {p.stage} {p.file} {amount} {speed} {_duration(p.seconds_left)} left".replace("  ", " ")
-
-
 def cmd_pull(args: argparse.Namespace) -> int:
     tty = sys.stderr.isatty()
 
     def report(p: PullProgress) -> None:
         if tty:
-            print(f"\r{describe(p):<78}", end="\n" if p.stage == "done" else "", file=sys.stderr, flush=True)
+            print(f"\r{p.name}: {p.describe():<70}", end="\n" if p.stage == "done" else "", file=sys.stderr, flush=True)
 
     try:
         state = ModelStore().pull(args.name, report)

@@ -49,6 +49,22 @@ class PullProgress:
     def seconds_left(self) -> float | None:
         return (self.total - self.done) / self.speed if self.total and self.speed > 0 else None
 
+    def describe(self) -> str:
+        """One line for a person: stage, file, bytes, speed, time left."""
+        if self.stage in ("checking", "converting", "done"):
+            return {"checking": "asking the hub for the file list", "converting": "converting to MLX (once)",
+                    "done": "ready"}[self.stage]
+        unit, scale = ("GB", GB) if self.total >= 0.1 * GB else ("MB", 1e6)
+        words = [self.stage, self.file, f"{self.done / scale:.1f} of {self.total / scale:.1f} {unit}"]
+        if self.speed > 0:
+            words.append(f"{self.speed / 1e6:.1f} MB/s")
+        left = self.seconds_left
+        if left is not None:
+            left = int(left)
+            words.append(f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d} left" if left >= 3600
+                         else f"{left // 60}:{left % 60:02d} left")
+        return " · ".join(w for w in words if w)
+
 
 @dataclass(frozen=True)
 class ModelState:
