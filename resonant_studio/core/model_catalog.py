@@ -110,6 +110,7 @@ def missing_model_message(name: str, tier: str | None = None) -> str:
     info = KNOWN_MODELS.get(name)
     label = info.label if info else name
     size = f" ({info.approx_size_gb:g} GB)" if info and info.approx_size_gb else ""
+    repo = f" {info.hf_repo}" if info else ""
     who = f"the {tier} tier needs {label}{size}" if tier else f"{label}{size} is not installed"
     return (f"{who}: download it from File > Models… or with `resonant models pull {name}`, "
-            f"or put its Hugging Face folder in {model_folder(name)}")
+            f"or put the Hugging Face folder{repo} in {model_folder(name)}")
