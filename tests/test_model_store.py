@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -220,3 +221,31 @@ def test_musicgen_engine_without_model_uses_the_models_folder(hub, tmp_path, cap
     err = capsys.readouterr().err
     assert "resonant models pull musicgen-small" in err
     one_sentence(err.strip().removeprefix("resonant: "))
+
+
+def test_list_shows_states_and_verify_checks_every_installed_model(hub, tmp_path, capsys):
+    store(tmp_path).pull("musicgen-small")
+    capsys.readouterr()
+    assert main(["models", "list"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:] if line.strip()}
+    assert " ready " in rows["musicgen-small"] and "preview" in rows["musicgen-small"]
+    assert " missing " in rows["musicgen-medium"] and "render" in rows["musicgen-medium"]
+    assert main(["models", "verify"]) == 0
+    assert "musicgen-small: every file matches" in capsys.readouterr().out
+
+
+def test_a_stereo_checkpoint_this_engine_cannot_load_is_never_ready(hub, tmp_path):
+    stereo = tmp_path / "stereo-repo"
+    shutil.copytree(TINY, stereo, ignore=shutil.ignore_patterns("reference"))
+    config = json.loads((stereo / "config.json").read_text())
+    config["decoder"]["audio_channels"] = 2
+    (stereo / "config.json").write_text(json.dumps(config))
+    hub.repos["facebook/musicgen-stereo-small"] = stereo
+    s = store(tmp_path)
+    try:
+        s.pull("musicgen-stereo-small")
+    except AppError as exc:  # this build's MusicGen is mono: the engine's loader says so, in one sentence
+        one_sentence(str(exc))
+        assert s.state("musicgen-stereo-small").state == "broken"
+    else:  # a build whose engine reads stereo checkpoints
+        assert s.state("musicgen-stereo-small").state == "ready"

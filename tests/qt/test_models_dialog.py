@@ -128,3 +128,13 @@ def test_dialog_widget_shows_rows_and_reports_clicks(qtbot):
     assert a.progress.value() == 250 and "0.6 of 2.4" in a.progress_text.text()
     dialog.set_rows([ModelRowData("b", "Model B", "no tier · 8 GB", "big", "broken", "model.safetensors is missing")])
     assert b.download_button.text() == "Repair" and "missing" in b.state_label.toolTip()
+
+
+def test_quitting_during_a_download_leaves_a_resumable_partial(qtbot, studio, hub):
+    _window, _actions, _notifier, _presets, models = studio
+    hub.rate = 100_000
+    worker = models.download("musicgen-small")
+    qtbot.waitUntil(lambda: models.store.state("musicgen-small").state == "partial", timeout=TIMEOUT_MS)
+    models.shutdown()  # what the application's aboutToQuit runs
+    assert worker.isFinished()
+    assert models.store.state("musicgen-small").state == "partial" and not model_present("musicgen-small")
