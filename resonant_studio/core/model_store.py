@@ -199,8 +199,6 @@ class ModelStore:
             problem = model_check.engine_problem(info.engine, partial)
             model_check.write_record(partial, name, snap, [], problem)
             os.replace(partial, folder)
-        with contextlib.suppress(OSError):
-            partial.parent.rmdir()  # only when no other download is in there
         if problem is None:
             if progress:
                 progress(PullProgress(name, "converting", 0, 0, 0.0, folder.name))
@@ -265,6 +263,7 @@ class ModelStore:
             finally:
                 with contextlib.suppress(OSError):
                     (lock_dir / f"{name}.lock").unlink()
+                    lock_dir.rmdir()  # only when no other download is in there
 
     # --- verify and remove ------------------------------------------------------------------------
     def verify(self, name: str, progress: ProgressFn | None = None) -> ModelState:
