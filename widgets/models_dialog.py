@@ -42,6 +42,7 @@ class ModelRow(QFrame):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress_text = QLabel(self)
+        self.progress_text.setWordWrap(True)
         self.download_button = QPushButton("Download", self)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setToolTip("Stop the download; what came is kept and the next Download resumes")
@@ -54,8 +55,8 @@ class ModelRow(QFrame):
         grid.addWidget(self.cancel_button, 0, 3)
         grid.addWidget(self.remove_button, 0, 4)
         grid.addWidget(self.details, 1, 0, 1, 5)
-        grid.addWidget(self.progress, 2, 0, 1, 2)
-        grid.addWidget(self.progress_text, 2, 2, 1, 3)
+        grid.addWidget(self.progress, 2, 0, 1, 5)
+        grid.addWidget(self.progress_text, 3, 0, 1, 5)
         grid.setColumnStretch(0, 1)
         self.downloading = False
         self.update_data(data)
@@ -64,7 +65,6 @@ class ModelRow(QFrame):
         self.data = data
         self.title.setText(f"<b>{data.label}</b> <span style='color:gray'>{data.name}</span>")
         self.details.setText(f"{data.details}. {data.description}")
-        self.state_label.setText(data.state)
         self.state_label.setToolTip(data.problem or data.state)
         self.download_button.setText(DOWNLOAD_TEXT.get(data.state, "Download"))
         self.download_button.setToolTip(f"Download {data.label} from the Hugging Face hub, check it and convert it")
@@ -86,6 +86,7 @@ class ModelRow(QFrame):
 
     def _refresh(self) -> None:
         state = self.data.state
+        self.state_label.setText("downloading" if self.downloading else state)
         self.download_button.setEnabled(not self.downloading and state != "ready")
         self.cancel_button.setVisible(self.downloading)
         self.remove_button.setEnabled(not self.downloading and state != "missing")
