@@ -10,8 +10,8 @@ It speaks what ``huggingface_hub`` and ``resonant_studio.core.model_hub`` use:
 
 Repositories are folders (the tiny checkpoints in tests/fixtures); files bigger than 10 kB count
 as LFS files. Knobs for failure tests: ``rate`` (bytes/s for resolve bodies), ``corrupt`` (paths
-served with one byte flipped), ``drop_after`` (close the connection after N body bytes).
-``requests`` logs every request. It serves only 127.0.0.1 and stops itself after ``max_seconds``.
+served with one byte flipped), ``drop_after`` (close the connection after N body bytes),
+``token`` (answer 401 unless ``Authorization: Bearer <token>`` comes). ``requests`` logs every request. It serves only 127.0.0.1 and stops itself after ``max_seconds``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class LocalHub:
         self.rate: float | None = None
         self.corrupt: set[tuple[str, str]] = set()
         self.drop_after: int | None = None
+        self.token: str | None = None
         self.requests: list[tuple[str, str, str | None]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -123,6 +124,13 @@ class LocalHub:
                 url = urlparse(self.path)
                 path = unquote(url.path)
                 hub.requests.append((method, path, self.headers.get("Range")))
+                if hub.token and path.startswith(("/api/models", "/")) and "agent-harnesses" not in path \
+                        and self.headers.get("Authorization") != f"Bearer {hub.token}":
+                    self.send_response(401)
+                    self.send_header("X-Error-Message", "Access to this repo is restricted")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 m = re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/revision/[^/]+)?", path)
                 if m and method == "GET":
                     repo = m.group(1)

@@ -249,3 +249,16 @@ def test_a_stereo_checkpoint_this_engine_cannot_load_is_never_ready(hub, tmp_pat
         assert s.state("musicgen-stereo-small").state == "broken"
     else:  # a build whose engine reads stereo checkpoints
         assert s.state("musicgen-stereo-small").state == "ready"
+
+
+def test_a_token_from_hf_token_is_sent_and_a_refusal_is_one_sentence(hub, tmp_path, monkeypatch):
+    hub.token = "hf_test_token"
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))  # not the developer's own login
+    with pytest.raises(AppError, match="HF_TOKEN") as err:
+        store(tmp_path).pull("musicgen-small")
+    one_sentence(str(err.value))
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token")
+    assert store(tmp_path).pull("musicgen-small").state == "ready"
