@@ -6,9 +6,9 @@ file), ``hf_hub_url`` for the resolve URL, ``build_hf_headers`` for the token (`
 the file ``hf auth login`` writes), and its HTTP session. ``HF_ENDPOINT`` and
 ``HF_HUB_OFFLINE`` are read when a call is made, not when the library was imported.
 
-Files are streamed here rather than with ``hf_hub_download``: since huggingface_hub 1.x it
-writes to a per-process temporary file and deletes it on any failure, so an interrupted
-multi-GB download would start again from zero. Here the bytes go to ``<file>.incomplete`` and
+Files are streamed here rather than with ``hf_hub_download``: the huggingface_hub in use (2.x,
+after its PR #4228) writes to a per-process temporary file and deletes it on any failure, so an
+interrupted multi-GB download would start again from zero. Here the bytes go to ``<file>.incomplete`` and
 the next attempt asks for the rest with a ``Range`` header.
 
 Network problems become one ``AppError`` sentence; nothing is retried behind the person's back.
