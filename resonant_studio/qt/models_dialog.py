@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QWidget
 from engine.errors import EngineError
 from resonant_studio.core.errors import AppError
 from resonant_studio.core.model_catalog import KNOWN_MODELS, missing_model_message, model_for_tier
+from resonant_studio.core.model_hub import DownloadCancelled
 from resonant_studio.core.model_store import GB, ModelState, ModelStore, PullProgress
 from resonant_studio.qt.menus import ActionRegistry
 from resonant_studio.qt.notifier import Message, Notifier
@@ -38,9 +39,13 @@ _RUNNING: set["PullWorker"] = set()  # workers outlive a closed dialog; Qt must 
 
 
 class PullWorker(QThread):
-    progressed = Signal(object)   # PullProgress
-    succeeded = Signal(object)    # ModelState
-    failed = Signal(str)
+    """One pull on its own thread. Every signal names the model it is for, so the controller's
+    bound slots (queued onto the UI thread) need no lambdas."""
+
+    progressed = Signal(str, object)  # model, PullProgress (of it, or of a model it needs)
+    succeeded = Signal(object)        # ModelState
+    failed = Signal(str, str, bool)   # model, sentence, whether the person cancelled it
+    ended = Signal(str)               # model: emitted last, success or not
 
     def __init__(self, store: ModelStore, name: str) -> None:
         super().__init__()
@@ -52,11 +57,18 @@ class PullWorker(QThread):
 
     def run(self) -> None:
         try:
-            state = self.store.pull(self.name, self.progressed.emit, self._cancel.is_set)
+            state = self.store.pull(self.name, self._progress, self._cancel.is_set)
+        except DownloadCancelled as exc:
+            self.failed.emit(self.name, str(exc), True)
         except (AppError, EngineError, OSError) as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(self.name, str(exc), False)
         else:
             self.succeeded.emit(state)
+        finally:
+            self.ended.emit(self.name)
+
+    def _progress(self, p: PullProgress) -> None:
+        self.progressed.emit(self.name, p)
 
 
 def row_data(state: ModelState) -> ModelRowData:
@@ -115,8 +127,8 @@ class ModelsController(QObject):
         worker = PullWorker(self.store, name)
         worker.progressed.connect(self._on_progress)
         worker.succeeded.connect(self._on_ready)
-        worker.failed.connect(lambda text, n=name: self._on_failed(n, text))
-        worker.finished.connect(lambda n=name, w=worker: self._on_finished(n, w))
+        worker.failed.connect(self._on_failed)
+        worker.ended.connect(self._on_ended)
         self.workers[name] = worker
         _RUNNING.add(worker)
         if self.dialog is not None:
@@ -144,21 +156,23 @@ class ModelsController(QObject):
                 self.presets.reload()
         self.refresh()
 
-    def _on_progress(self, p: PullProgress) -> None:
+    def _on_progress(self, name: str, p: PullProgress) -> None:
         if self.dialog is not None:
-            self.dialog.set_progress(p.name, p.fraction if p.stage in ("downloading", "verifying") else None,
-                                     p.describe())
+            text = p.describe() if p.name == name else f"{p.name} first (it is needed): {p.describe()}"
+            self.dialog.set_progress(name, p.fraction if p.stage in ("downloading", "verifying") else None, text)
 
     def _on_ready(self, state: ModelState) -> None:
         self.notifier.info(f"{state.info.label} is ready")
         self.model_ready.emit(state.info.name)
 
-    def _on_failed(self, name: str, text: str) -> None:
-        self.notifier.error(text)
+    def _on_failed(self, name: str, text: str, cancelled: bool) -> None:
+        (self.notifier.info if cancelled else self.notifier.error)(text)
 
-    def _on_finished(self, name: str, worker: PullWorker) -> None:
-        self.workers.pop(name, None)
-        _RUNNING.discard(worker)
+    def _on_ended(self, name: str) -> None:
+        worker = self.workers.pop(name, None)
+        if worker is not None:
+            worker.wait()  # ``ended`` is its last act: this returns at once
+            _RUNNING.discard(worker)
         if self.dialog is not None:
             self.dialog.set_downloading(name, False)
         self.refresh()

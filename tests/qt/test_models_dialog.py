@@ -94,17 +94,18 @@ def test_a_model_missing_error_gets_a_download_button(qtbot, studio):
 
 
 def test_cancel_leaves_a_resumable_partial_and_nothing_ready(qtbot, studio, hub, tmp_path):
-    _window, _actions, _notifier, _presets, models = studio
+    _window, _actions, notifier, _presets, models = studio
     hub.rate = 100_000
     dialog = models.show()
     models.download("musicgen-small")
     row = dialog.row("musicgen-small")
     qtbot.waitUntil(lambda: row.progress.value() > 0, timeout=TIMEOUT_MS)
     worker = models.workers["musicgen-small"]
-    with qtbot.waitSignal(worker.finished, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(worker.ended, timeout=TIMEOUT_MS):
         row.cancel_button.click()
     qtbot.waitUntil(lambda: "musicgen-small" not in models.workers)
     assert row.state_label.text() == "partial" and row.download_button.text() == "Resume"
+    assert notifier.last().level == "info" and "resume" in notifier.last().text  # cancelling is no error
     assert not model_present("musicgen-small")
     assert not (tmp_path / "models" / "musicgen-small").exists()
     with qtbot.waitSignal(dialog.remove_requested):
