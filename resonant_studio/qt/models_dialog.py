@@ -34,7 +34,7 @@ from resonant_studio.qt.notifier import Message, Notifier
 from widgets.models_dialog import ModelRowData, ModelsDialog
 
 PULL_HINT = re.compile(r"resonant models pull ([A-Za-z0-9._-]+)")
-ENGINE_MISSING = ("no MusicGen model folder given", "MusicGen model folder")
+ENGINE_MISSING = ("no musicgen model folder given", "musicgen model folder")  # the engine's ModelError, lower-cased
 _RUNNING: set["PullWorker"] = set()  # workers outlive a closed dialog; Qt must not delete them running
 
 
@@ -201,9 +201,9 @@ class ModelsController(QObject):
             return
         found = PULL_HINT.search(message.text)
         name = found.group(1) if found else None
-        if name is None and message.text.startswith(ENGINE_MISSING):
+        if name is None and message.text.lower().startswith(ENGINE_MISSING):
             name = model_for_tier("preview")
-        if name in KNOWN_MODELS and name not in self.workers:
+        if name in KNOWN_MODELS and name not in self.workers and self.store.state(name).state != "ready":
             self.notifier.offer(message.text, self._offer_actions(name))
 
 

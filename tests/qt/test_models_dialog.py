@@ -91,6 +91,9 @@ def test_a_model_missing_error_gets_a_download_button(qtbot, studio):
     assert {"Download", "Models…"} == {title for title, _ in offer.actions}
     notifier.error("the mix clipped")  # other errors stay plain
     assert notifier.last().level == "error"
+    # the engine's own sentence when the prompt bar's musicgen has no folder: the preview model is offered
+    notifier.error("no MusicGen model folder given: pass --model DIR (a Hugging Face folder such as musicgen-small)")
+    assert notifier.last().level == "offer"
 
 
 def test_cancel_leaves_a_resumable_partial_and_nothing_ready(qtbot, studio, hub, tmp_path):
