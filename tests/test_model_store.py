@@ -262,3 +262,16 @@ def test_a_token_from_hf_token_is_sent_and_a_refusal_is_one_sentence(hub, tmp_pa
     one_sentence(str(err.value))
     monkeypatch.setenv("HF_TOKEN", "hf_test_token")
     assert store(tmp_path).pull("musicgen-small").state == "ready"
+
+
+def test_models_folder_is_the_override_the_checkout_or_the_user_data_dir(monkeypatch):
+    from resonant_studio.core import model_catalog
+    from resonant_studio.core.settings import data_dir
+
+    monkeypatch.setenv("RESONANT_MODELS_DIR", "/somewhere/models")
+    assert model_catalog.models_dir() == Path("/somewhere/models")
+    monkeypatch.delenv("RESONANT_MODELS_DIR")
+    assert model_catalog.models_dir() == ROOT / "models"  # a source checkout keeps them beside manifest.json
+    monkeypatch.setattr(model_catalog, "_running_from_source", lambda: False)  # an installed app
+    assert model_catalog.models_dir() == data_dir() / "models"
+    assert "site-packages" not in model_catalog.models_dir().parts
