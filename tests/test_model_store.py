@@ -141,6 +141,9 @@ def test_verify_names_a_corrupted_file_and_pull_fetches_only_it(hub, tmp_path, c
     assert WEIGHTS in capsys.readouterr().err
     state = s.state("musicgen-small")
     assert state.state == "broken" and WEIGHTS in state.problem
+    assert not model_present("musicgen-small")  # a tier does not take a model verify found broken
+    assert main(["render", "x", "--engine", "musicgen", "--bars", "1", "--out", str(tmp_path / "o")]) == 1
+    assert "is broken" in capsys.readouterr().err
 
     hub.requests.clear()
     assert s.pull("musicgen-small").state == "ready"

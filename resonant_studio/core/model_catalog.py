@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "models" / "manifest.json"
 PARTIAL_DIR = ".partial"
 """Downloads in progress live in ``<models>/.partial/<name>/`` until verified, then move into place."""
+RECORD = ".resonant-model.json"
+"""A pulled folder's record: the hub commit and hashes it was checked against, and what is wrong with it."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,22 @@ def partial_folder(name: str) -> Path:
     return models_dir() / PARTIAL_DIR / name
 
 
+def recorded_problem(name: str) -> str | None:
+    """What the folder's record says is wrong (a file failing the hub's hash, an engine refusal), else None."""
+    try:
+        record = json.loads((model_folder(name) / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    if record.get("bad"):
+        return f"{record['bad'][0]} does not match the hub's hash"
+    return str(record["problem"]) if record.get("problem") else None
+
+
 def model_present(name: str) -> bool:
-    """True when the model's folder exists with a config.json (downloads only move in once verified)."""
-    return (model_folder(name) / "config.json").is_file()
+    """True when the model's folder has a config.json and no recorded problem (pulls move in only once verified)."""
+    return (model_folder(name) / "config.json").is_file() and recorded_problem(name) is None
 
 
 def missing_model_message(name: str, tier: str | None = None) -> str:
@@ -111,6 +126,10 @@ def missing_model_message(name: str, tier: str | None = None) -> str:
     label = info.label if info else name
     size = f" ({info.approx_size_gb:g} GB)" if info and info.approx_size_gb else ""
     repo = f" {info.hf_repo}" if info else ""
+    problem = recorded_problem(name) if model_folder(name).is_dir() else None
+    if problem:
+        return (f"{label} in {model_folder(name)} is broken ({problem}): repair it from File > Models… "
+                f"or with `resonant models pull {name}`, which fetches only what is wrong")
     who = f"the {tier} tier needs {label}{size}" if tier else f"{label}{size} is not installed"
     return (f"{who}: download it from File > Models… or with `resonant models pull {name}`, "
             f"or put the Hugging Face folder{repo} in {model_folder(name)}")

@@ -18,9 +18,9 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from resonant_studio.core.model_catalog import RECORD
 from resonant_studio.core.model_hub import RemoteFile, RemoteSnapshot
 
-RECORD = ".resonant-model.json"
 HASH_CHUNK = 4 << 20
 
 
