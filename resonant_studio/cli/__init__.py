@@ -32,6 +32,7 @@ COMMANDS = {
     "analyze": ("library", "tempo, key, loudness and more of an audio file"),
     "library": ("library", "index your music and find songs like a reference"),
     "presets": ("presets", "list the style, role and quality presets"),
+    "models": ("models", "download, verify and remove MusicGen checkpoints"),
 }
 
 NO_MLX = {"lock", "unlock", "info", "export", "presets"}

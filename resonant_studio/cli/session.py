@@ -16,6 +16,7 @@ from resonant_studio.cli.presets import add_preset_arguments, resolve_from_args
 from resonant_studio.presets.explain import explain
 from resonant_studio.generation.preset_render import generate_with_config, new_session_from_config, regenerate_tracks
 from resonant_studio.core.errors import AppError
+from resonant_studio.core.model_catalog import default_engine_options
 from tracks import Session
 from resonant_studio.core.export import Exported, run_export
 from tracks.export_choices import ExportChoices
@@ -87,8 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 # --- helpers -------------------------------------------------------------------------------
 def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.engine == "musicgen":
-        if not args.model:
-            raise AppError("the musicgen engine needs a model folder: pass --model DIR")
+        if not args.model:  # the tier's model from the models folder (preview's when no MusicGen tier is asked)
+            return default_engine_options("musicgen", getattr(args, "quality", None))
         return {"model_dir": args.model}
     if args.model:
         raise AppError(f"--model is for the musicgen engine, not {args.engine}")

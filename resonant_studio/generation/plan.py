@@ -20,6 +20,7 @@ from engine.backends import (CancelCallback, GeneratedPart, GenerationRequest, P
 from engine.context import MusicalContext
 from engine.prompt import analyze_prompt
 from resonant_studio.core.errors import AppError
+from resonant_studio.core.model_catalog import default_engine_options
 from resonant_studio.generation import studio
 from resonant_studio.generation import postprocess
 from resonant_studio.generation.postprocess import REPORT_KEY, TAKE_PARAM_KEY, postprocess_request
@@ -84,6 +85,8 @@ def plan_generation(session: Session | None, targets: Sequence[Track] | None = N
         context = config.context if context is None else context
         engine_options = config.engine_options() if engine_options is None else engine_options
     seed = studio.new_seed() if seed is None else int(seed)
+    if engine_options is None:
+        engine_options = default_engine_options(engine)
     run_params = {**(dict(config.generation_params) if config is not None else {}), **dict(params or {})}
     take_params: dict[str, Any] = {"engine": engine, **run_params}
     if session is None:

@@ -21,6 +21,7 @@ from resonant_studio import __version__
 from resonant_studio.qt.engine_thread import EngineThread
 from resonant_studio.core.export import has_notes, run_export
 from resonant_studio.qt.library_dock import install_library_dock
+from resonant_studio.qt.models_dialog import install_models_action
 from resonant_studio.qt.menus import CommandKeysOverFields, MenuActions, MenuHandlers
 from resonant_studio.qt.notifier import Message, Notifier
 from resonant_studio.core.playback import Player
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         # style/role/quality pickers in the prompt bar
         self.presets = PresetControls(self.prompt_bar, self.settings, self.notifier, self.actions,
                                       session=lambda: self.controller.session, parent=self)
+        self.models = install_models_action(self.actions, self.notifier, self, presets=self.presets)
         # "Like This Song"
         self.library_dock = install_library_dock(self, self.controller, self.notifier, self.prompt_bar, self.actions,
                                                  player_factory=player_factory)

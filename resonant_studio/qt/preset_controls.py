@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit
 
 from resonant_studio.core.errors import AppError
@@ -31,6 +31,9 @@ SETTING_KEYS = {"style": "preset_style", "role": "preset_role", "quality": "pres
 
 
 class PresetControls(QObject):
+    model_missing = Signal(str, str)
+    """(model, tier): a tier whose model is not installed was chosen (the Models controller offers it)."""
+
     def __init__(self, prompt_bar: PromptBar, settings: Settings, notifier: Notifier, actions: ActionRegistry, *,
                  session: Callable[[], Session | None], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +47,7 @@ class PresetControls(QObject):
         self.reload()
         self.pickers.select(style=settings.get(SETTING_KEYS["style"]), role=settings.get(SETTING_KEYS["role"]),
                             quality=settings.get(SETTING_KEYS["quality"]) or DEFAULT_QUALITY)
+        self._quality = self.pickers.quality()
         self.pickers.changed.connect(self._remember)
         self.pickers.save_requested.connect(self.save_as_preset)
         actions.menus["edit"].addSeparator()
@@ -68,6 +72,13 @@ class PresetControls(QObject):
     def _remember(self) -> None:
         for what, key in SETTING_KEYS.items():
             self.settings.set(key, getattr(self.pickers, what)())
+        quality = self.pickers.quality()
+        if quality != self._quality:
+            self._quality = quality
+            tier = self.library.presets.get(("quality", quality)) if quality else None
+            model = tier.data.get("model") if tier is not None and tier.data.get("engine") == "musicgen" else None
+            if model and not model_present(model):
+                self.model_missing.emit(model, quality)
 
     # --- generation ---------------------------------------------------------------------------
     def active(self) -> bool:
