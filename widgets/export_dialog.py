@@ -98,6 +98,21 @@ class ExportDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.buttons)
 
+    def apply(self, choices: ExportChoices) -> None:
+        """Show ``choices`` (what the last export asked for), keeping the session's own name."""
+        self.folder_edit.setText(str(choices.folder))
+        self.mix_check.setChecked(choices.mix)
+        self.stems_check.setChecked(choices.stems)
+        if self.midi_check.isEnabled():
+            self.midi_check.setChecked(choices.midi)
+        for box, value in ((self.format_box, choices.format), (self.depth_box, choices.bit_depth)):
+            index = box.findData(value)
+            if index >= 0:
+                box.setCurrentIndex(index)
+        self.loudness_check.setChecked(choices.target_lufs is not None)
+        if choices.target_lufs is not None:
+            self.lufs_box.setValue(choices.target_lufs)
+
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder_edit.text())
         if folder:

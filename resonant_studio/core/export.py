@@ -29,6 +29,21 @@ def has_notes(session: Session) -> bool:
     return any(t.active_take is not None and t.active_take.is_symbolic for t in session.tracks)
 
 
+def existing_targets(choices: ExportChoices) -> list[Path]:
+    """What an export with ``choices`` would overwrite: the mix, the MIDI file, a stems folder
+    that already has files (to ask first)."""
+    folder = choices.folder
+    found = []
+    if choices.mix and (folder / f"{choices.name}.{choices.format}").exists():
+        found.append(folder / f"{choices.name}.{choices.format}")
+    stems = folder / f"{choices.name}-stems"
+    if choices.stems and stems.is_dir() and any(stems.iterdir()):
+        found.append(stems)
+    if choices.midi and (folder / f"{choices.name}.mid").exists():
+        found.append(folder / f"{choices.name}.mid")
+    return found
+
+
 def run_export(session: Session, choices: ExportChoices) -> Exported:
     """Write what ``choices`` asks for into ``choices.folder`` (made if missing).
 

@@ -19,7 +19,7 @@ from engine.backends import available_backends
 from engine.prompt import analyze_prompt
 from resonant_studio import __version__
 from resonant_studio.qt.engine_thread import EngineThread
-from resonant_studio.core.export import has_notes, run_export
+from resonant_studio.core.export import existing_targets, has_notes, run_export
 from resonant_studio.qt.library_dock import install_library_dock
 from resonant_studio.qt.models_dialog import install_models_action
 from resonant_studio.qt.menus import CommandKeysOverFields, MenuActions, MenuHandlers
@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
         self._shut_down = False
         self._closing_ok = False
+        self._banner_topic = ""
+        self._last_export: ExportChoices | None = None
 
         engines = [e for e in available_backends() if e == "composer"] + \
                   [e for e in available_backends() if e != "composer"]
@@ -231,7 +233,11 @@ class MainWindow(QMainWindow):
     # --- messages -----------------------------------------------------------------------------------
     def _show_message(self, message: Message) -> None:
         self.statusBar().showMessage(message.text, STATUS_SECONDS * 1000)
+        if message.level == "info" and message.topic and self._banner_topic == message.topic:
+            self.banner.dismiss()  # what failed has now worked
+            self._banner_topic = ""
         if message.level == "error":
+            self._banner_topic = message.topic
             self.banner.show_message(message.text, "error")
         elif message.level == "offer":
             self.banner.show_message(message.text, "info", list(message.actions))
@@ -292,6 +298,8 @@ class MainWindow(QMainWindow):
             return None
         folder = Path(self.settings.get("export_folder") or self._default_folder())
         dialog = ExportDialog(folder, s.name, has_notes=has_notes(s), parent=self)
+        if self._last_export is not None:
+            dialog.apply(self._last_export)
         dialog.accepted.connect(lambda: self._export(dialog))
         dialog.finished.connect(dialog.deleteLater)
         self.export_dialog = dialog
@@ -303,16 +311,33 @@ class MainWindow(QMainWindow):
         if s is None:
             return
         choices = dialog.choices()
+        existing = existing_targets(choices)
+        if existing and not self.confirm_overwrite(existing):
+            self._last_export = choices
+            return
         copy = detached_copy(s)
         self._show_activity(f"Exporting {choices.name}…")
         self.projects.worker.submit(lambda _t: run_export(copy, choices),
                                     done=lambda result: self._exported(choices, result.written, list(result.notes)),
-                                    failed=lambda exc: self.notifier.error(f"export failed: {sentence(exc)}"))
+                                    failed=lambda exc: self._export_failed(choices, exc))
+
+    def confirm_overwrite(self, paths: list[Path]) -> bool:
+        """Asked before an export replaces files (tests replace it)."""
+        names = ", ".join(p.name for p in paths[:3]) + (" …" if len(paths) > 3 else "")
+        answer = QMessageBox.question(self, "Replace files?", f"{names} already exist in {paths[0].parent}. "
+                                      "Replace them?", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _export_failed(self, choices: ExportChoices, exc: BaseException) -> None:
+        self._last_export = choices  # the next Export dialog opens with what was asked
+        self.notifier.error(f"export failed: {sentence(exc)}", topic="export")
 
     def _exported(self, choices: ExportChoices, written: list[Path], notes: list[str]) -> None:
         self.settings.set("export_folder", str(choices.folder))
         extra = (" " + " ".join(notes)) if notes else ""
-        self.notifier.info(f"exported {len(written)} file{'s' if len(written) != 1 else ''} to {choices.folder}{extra}")
+        self._last_export = choices
+        self.notifier.info(f"exported {len(written)} file{'s' if len(written) != 1 else ''} to {choices.folder}{extra}",
+                           topic="export")
         self.exported.emit(written)
 
     def _show_activity(self, text: str) -> None:

@@ -18,6 +18,9 @@ class Message:
     level: str          # "info" | "error" | "offer"
     text: str
     actions: tuple[Action, ...] = field(default=())
+    topic: str = ""
+    """What the message is about ("export", "save", "generate"...): a later success on the same
+    topic clears an error banner about it."""
 
 
 class Notifier(QObject):
@@ -32,13 +35,13 @@ class Notifier(QObject):
         del self.messages[:-200]
         self.posted.emit(message)
 
-    def info(self, text: str) -> None:
-        """A passing note: shown in the status bar."""
-        self._post(Message("info", sentence(text)))
+    def info(self, text: str, *, topic: str = "") -> None:
+        """A passing note: shown in the status bar (and clears an error banner of the same topic)."""
+        self._post(Message("info", sentence(text), topic=topic))
 
-    def error(self, text: str) -> None:
+    def error(self, text: str, *, topic: str = "") -> None:
         """Something the person asked for did not happen: status bar and banner."""
-        self._post(Message("error", sentence(text)))
+        self._post(Message("error", sentence(text), topic=topic))
 
     def offer(self, text: str, actions: list[Action]) -> None:
         """A question answered by buttons in the banner (e.g. recover autosaved work)."""

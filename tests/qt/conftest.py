@@ -26,6 +26,7 @@ def silent_player(sample_rate: int) -> Player:
 def make_window(qtbot, settings_path) -> MainWindow:
     window = MainWindow(settings=Settings(settings_path), player_factory=silent_player)
     window.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
+    window.confirm_overwrite = lambda paths: True
     qtbot.addWidget(window)
     window.resize(1280, 720)
     window.show()

@@ -277,3 +277,39 @@ def test_autosave_follows_every_change_and_writes_off_the_ui_thread(qtbot, windo
     loaded = project.load_autosave(files.autosave_folder())
     assert loaded.track("bass").gain_db == -3.0
     assert [t.active_take.id for t in loaded.tracks] == [t.active_take.id for t in window.session.tracks]
+
+
+def _export_to(qtbot, window, folder, *, wait=True) -> None:
+    dialog = window.show_export_dialog()
+    dialog.folder_edit.setText(str(folder))
+    dialog.name_edit.setText("take")
+    if wait:
+        with qtbot.waitSignal(window.exported, timeout=60_000):
+            dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    else:
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+
+def test_export_makes_the_folder_asks_before_replacing_and_clears_its_error(qtbot, window, tmp_path) -> None:
+    generate(qtbot, window)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    _export_to(qtbot, window, blocker / "inside", wait=False)
+    qtbot.waitUntil(lambda: window.notifier.last("error") is not None, timeout=60_000)
+    assert window.banner.isVisible()
+    again = window.show_export_dialog()
+    assert again.folder_edit.text() == str(blocker / "inside")  # the failed settings are kept
+    again.reject()
+
+    target = tmp_path / "new" / "deeper"   # does not exist yet: Export makes it
+    _export_to(qtbot, window, target)
+    assert (target / "take.wav").is_file()
+    assert not window.banner.isVisible()  # the export worked: its error banner is gone
+
+    before = (target / "take.wav").stat().st_mtime_ns
+    asked = []
+    window.confirm_overwrite = lambda paths: asked.append(paths) or False
+    _export_to(qtbot, window, target, wait=False)
+    qtbot.wait(200)
+    assert asked and asked[0][0].name == "take.wav"
+    assert (target / "take.wav").stat().st_mtime_ns == before  # "No": nothing replaced
