@@ -187,17 +187,28 @@ def build_codec(n_q: int, args, gen: torch.Generator):
 
     cfg = codec_cfg(n_q, args)
     model = builders.get_compression_model(OmegaConf.create(cfg)).eval()
-    # A fresh RVQ has zero codebooks (every code decodes alike): draw them on the encoder's scale.
-    probe = torch.randn(1, 1, SAMPLE_RATE, generator=gen) * 0.3
+    # A fresh RVQ has zero codebooks (every code decodes alike). Draw each codebook from encoder
+    # outputs of varied audio (and each residual codebook from the residuals), as k-means init would.
+    t = torch.arange(SAMPLE_RATE * 4) / SAMPLE_RATE
+    amps = torch.rand(16, generator=gen) * 0.8 + 0.05
+    freqs = torch.rand(16, generator=gen) * 2000 + 40
+    pieces = []
+    for i in range(16):
+        seg = t[: SAMPLE_RATE // 4]
+        tone = amps[i] * torch.sin(2 * torch.pi * freqs[i] * seg)
+        noise = amps[i] * torch.randn(seg.shape, generator=gen) * (i % 3 == 0)
+        pieces.append(tone * (i % 3 != 0) + noise)
+    probe = torch.cat(pieces)[None, None]
     with torch.no_grad():
-        scale = model.encoder(probe).std().item()
-        residual_scale = scale
+        residual = model.encoder(probe)[0].T  # [frames, dim]
         for layer in model.quantizer.vq.layers:
             cb = layer._codebook
-            cb.embed.copy_(torch.randn(cb.embed.shape, generator=gen) * residual_scale)
+            pick = torch.randint(0, residual.shape[0], (cb.embed.shape[0],), generator=gen)
+            cb.embed.copy_(residual[pick] + 0.01 * residual.std() * torch.randn(cb.embed.shape, generator=gen))
             cb.embed_avg.copy_(cb.embed)
             cb.inited.fill_(1.0)
-            residual_scale *= 0.5
+            nearest = torch.cdist(residual, cb.embed).argmin(dim=1)
+            residual = residual - cb.embed[nearest]
     return model, cfg
 
 
