@@ -18,7 +18,7 @@ regenerated streams too, so the new part continues itself across windows.
 from __future__ import annotations
 
 import os
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -34,17 +34,21 @@ SUMMARY_SECONDS = 25.0
 SUMMARY_STRIDE = 5  # audiocraft's instrument_masking.ds_factor
 
 
-class _Job:
-    """A list of windows run one after another; ``codes`` grows as each window finishes."""
+class StemJob:
+    """Windows run one after another, one decoding step per item ``(steps done, steps in all)``.
 
-    def __init__(self, windows, total_steps: int, batch: int, K: int):
+    ``windows(job)`` yields ``(generation, finish)`` pairs; ``finish(generation)`` appends the
+    window's new frames to ``job.codes`` ``[B, K, frames]``, which later windows read.
+    """
+
+    def __init__(self, windows: Callable[["StemJob"], Iterator], total_steps: int, batch: int, K: int):
         self._windows = windows
         self.total_steps = total_steps
         self.codes = np.zeros((batch, K, 0), np.int64)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         done = 0
-        for gen, keep_from, finish in self._windows():
+        for gen, finish in self._windows(self):
             for _ in gen:
                 done += 1
                 yield done, self.total_steps
@@ -107,16 +111,15 @@ class StemPipeline:
 
     # -- text -> three stems ------------------------------------------------------------------
 
-    def generate(self, prompts: Sequence[str], params: SamplingParams, frames: int) -> _Job:
+    def generate(self, prompts: Sequence[str], params: SamplingParams, frames: int) -> StemJob:
         """All streams from text; past the context, audiocraft's extend-stride continuation."""
         cross = self._cross(prompts, params)
         B, K = len(prompts), self.pattern.num_codebooks
         plan = self.window_plan.windows(0, frames)
         total = sum(self.pattern.steps_for_frames(kept + new) - self.pattern.first_step_of_frame(kept) for kept, new in plan)
-        job = _Job(None, total, B, K)
         keys = [row_keys(params.seed, B)]
 
-        def windows():
+        def windows(job: StemJob):
             for kept, new in plan:
                 grid = np.zeros((B, K, kept + new), np.int64)
                 grid[:, :, :kept] = job.codes[:, :, job.codes.shape[2] - kept:]
@@ -128,10 +131,9 @@ class StemPipeline:
                     keys[0] = g.keys
                     job.codes = np.concatenate([job.codes, g.codes[:, :, kept:]], axis=2)
 
-                yield gen, kept, finish
+                yield gen, finish
 
-        job._windows = windows
-        return job
+        return StemJob(windows, total, B, K)
 
     # -- regenerate some stems given the others ----------------------------------------------
 
@@ -167,7 +169,7 @@ class StemPipeline:
         return out
 
     def regenerate(self, prompts: Sequence[str], params: SamplingParams, kept: Mapping[str, np.ndarray],
-                   regenerate: Sequence[str], frames: int) -> _Job:
+                   regenerate: Sequence[str], frames: int) -> StemJob:
         """New ``regenerate`` stems over ``kept`` ones (mono audio at ``sample_rate``), ``frames`` long."""
         regenerate = list(dict.fromkeys(regenerate))
         kept = {s: a for s, a in kept.items() if s not in regenerate}
@@ -183,10 +185,9 @@ class StemPipeline:
         kept_streams = self.streams_of(list(kept))
         plan = self.regeneration_windows(frames)
         total = sum(self.pattern.steps_for_frames(P + n) - self.pattern.first_step_of_frame(P) for _, n, _ in plan)
-        job = _Job(None, total, B, K)
         keys = [row_keys(params.seed, B)]
 
-        def windows():
+        def windows(job: StemJob):
             for start, count, overlap in plan:
                 window_codes = np.full((K, self.summary_frames), special, np.int64)
                 for stem, codes in self.encode_kept(kept, start).items():
@@ -207,7 +208,6 @@ class StemPipeline:
                     keys[0] = g.keys
                     job.codes = np.concatenate([job.codes, g.codes[:, :, P + overlap:]], axis=2)
 
-                yield gen, P, finish
+                yield gen, finish
 
-        job._windows = windows
-        return job
+        return StemJob(windows, total, B, K)
