@@ -137,3 +137,15 @@ def test_conversion_happens_once_then_the_cache_is_read_without_unpickling(tmp_p
     w1 = dict(first.lm.decoder.lm_heads[0].parameters())["weight"]
     w2 = dict(second.lm.decoder.lm_heads[0].parameters())["weight"]
     np.testing.assert_array_equal(np.array(w1), np.array(w2))
+
+
+def test_xp_cfg_references_resolve_and_foreign_ones_stay_text():
+    from engine.musicgen_stem.config import parse_xp_cfg
+
+    cfg = parse_xp_cfg("sample_rate: 32000\nencodec:\n  sample_rate: ${sample_rate}\n  name: 'x${sample_rate}'\n"
+                       "user: ${oc.env:USER}\n", "t")
+    assert cfg["encodec"] == {"sample_rate": 32000, "name": "x32000"} and cfg["user"] == "${oc.env:USER}"
+    with pytest.raises(ModelError, match="unreadable xp.cfg"):
+        parse_xp_cfg("a: [1\n", "t")
+    with pytest.raises(ModelError, match="circular"):
+        parse_xp_cfg("a: ${b}\nb: ${a}\n", "t")

@@ -188,7 +188,8 @@ def build_codec(n_q: int, args, gen: torch.Generator):
     cfg = codec_cfg(n_q, args)
     model = builders.get_compression_model(OmegaConf.create(cfg)).eval()
     # A fresh RVQ has zero codebooks (every code decodes alike). Draw each codebook from encoder
-    # outputs of varied audio (and each residual codebook from the residuals), as k-means init would.
+    # outputs of varied audio (and each residual codebook from the residuals), as k-means init would,
+    # plus noise: entries sitting on the data make float32 near-ties in the nearest-entry search.
     t = torch.arange(SAMPLE_RATE * 4) / SAMPLE_RATE
     amps = torch.rand(16, generator=gen) * 0.8 + 0.05
     freqs = torch.rand(16, generator=gen) * 2000 + 40
@@ -204,7 +205,8 @@ def build_codec(n_q: int, args, gen: torch.Generator):
         for layer in model.quantizer.vq.layers:
             cb = layer._codebook
             pick = torch.randint(0, residual.shape[0], (cb.embed.shape[0],), generator=gen)
-            cb.embed.copy_(residual[pick] + 0.01 * residual.std() * torch.randn(cb.embed.shape, generator=gen))
+            spread = residual.std(dim=0, keepdim=True)  # per dimension, over frames
+            cb.embed.copy_(residual[pick] + 0.3 * spread * torch.randn(cb.embed.shape, generator=gen))
             cb.embed_avg.copy_(cb.embed)
             cb.inited.fill_(1.0)
             nearest = torch.cdist(residual, cb.embed).argmin(dim=1)

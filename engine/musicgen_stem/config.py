@@ -34,11 +34,13 @@ def parse_xp_cfg(text: Any, where: str) -> dict:
     if not isinstance(data, dict):
         raise ModelError(f"{where} has an xp.cfg that is not a mapping: the file is damaged")
 
+    missing = object()
+
     def lookup(path: str, depth: int):
         node: Any = data
         for part in path.strip().split("."):
             if not isinstance(node, dict) or part not in node:
-                raise ModelError(f"{where}'s xp.cfg refers to ${{{path}}}, which it does not define")
+                return missing  # e.g. ${oc.env:USER} or ${hydra:...}: left as text, unused here
             node = node[part]
         return resolve(node, depth + 1)
 
@@ -52,8 +54,14 @@ def parse_xp_cfg(text: Any, where: str) -> dict:
         if isinstance(node, str):
             whole = _REF.fullmatch(node.strip())
             if whole:
-                return lookup(whole.group(1), depth)
-            return _REF.sub(lambda m: str(lookup(m.group(1), depth)), node)
+                value = lookup(whole.group(1), depth)
+                return node if value is missing else value
+
+            def text(m):
+                value = lookup(m.group(1), depth)
+                return m.group(0) if value is missing else str(value)
+
+            return _REF.sub(text, node)
         return node
 
     return resolve(data)
