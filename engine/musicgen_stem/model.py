@@ -141,10 +141,15 @@ def _convert(path: Path, lm_file: Path, codec_files: dict[str, Path]) -> tuple[d
     for s, f in codec_files.items():
         codec_states[s], meta["codecs"][s] = _package(f)
     model = _build(meta, path)
-    weights = {f"lm.{k}": v for k, v in model.lm.sanitize({k: mx.array(v) for k, v in state.items()}).items()}
+
+    def to_mx(arrays: dict) -> dict:
+        # Move one array at a time so the numpy copy of a multi-GB checkpoint is freed as we go.
+        return {k: mx.array(arrays.pop(k)) for k in list(arrays)}
+
+    weights = {f"lm.{k}": v for k, v in model.lm.sanitize(to_mx(state)).items()}
     for s, st in codec_states.items():
         try:
-            converted = model.codec.sanitize(s, {k: mx.array(v) for k, v in st.items()})
+            converted = model.codec.sanitize(s, to_mx(st))
         except ValueError as exc:
             raise ModelError(f"{codec_files[s]} has damaged EnCodec weights ({exc})") from None
         weights.update({f"codec.stems.{s}.{k}": v for k, v in converted.items()})

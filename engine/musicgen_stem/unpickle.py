@@ -65,6 +65,10 @@ def _rebuild_tensor(storage: Storage, offset: int, size, stride, *_ignored) -> n
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= flat.size:
         raise ModelError("a tensor in the checkpoint reaches past the end of its storage: the file is damaged")
+    count = int(np.prod(size))
+    contiguous = tuple(int(np.prod(size[i + 1:])) for i in range(len(size)))
+    if all(n == 1 or s == c for n, s, c in zip(size, stride, contiguous)):
+        return flat[offset: offset + count].reshape(size)  # the usual case: a view, no copy
     view = np.lib.stride_tricks.as_strided(flat[offset:], shape=size,
                                            strides=tuple(s * flat.itemsize for s in stride), writeable=False)
     return np.array(view)
@@ -151,7 +155,8 @@ def load_torch_file(path: str | Path) -> Any:
             if storage_type.dtype == "bfloat16":
                 return _bf16_to_f32(np.frombuffer(raw, dtype=np.dtype("<u2" if order == "little" else ">u2")))
             dtype = np.dtype(storage_type.dtype).newbyteorder("<" if order == "little" else ">")
-            return np.frombuffer(raw, dtype=dtype).astype(np.dtype(storage_type.dtype).newbyteorder("="))
+            values = np.frombuffer(raw, dtype=dtype)
+            return values if dtype.isnative else values.astype(dtype.newbyteorder("="))
 
         try:
             data = archive.read(pickles[0])
