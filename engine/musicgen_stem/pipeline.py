@@ -181,8 +181,9 @@ class StemPipeline:
         cross = self._cross(prompts, params)
         B, K, P = len(prompts), self.pattern.num_codebooks, self.prefix_frames
         special = self.pattern.special_token
-        new_streams = self.streams_of(regenerate)
         kept_streams = self.streams_of(list(kept))
+        # Streams neither kept nor named are generated too (the model always predicts all of them).
+        new_streams = [i for i in range(K) if i not in kept_streams]
         plan = self.regeneration_windows(frames)
         total = sum(self.pattern.steps_for_frames(P + n) - self.pattern.first_step_of_frame(P) for _, n, _ in plan)
         keys = [row_keys(params.seed, B)]
