@@ -75,7 +75,7 @@ def test_an_imported_drum_loop_conditions_the_new_bass(backend):
     c = backend.generate(request(parts, [LockedPart("Loop", "drums", 0.2 * drum_loop(2.4, 140, 9))], seed=5))[0]
     np.testing.assert_array_equal(a.audio, b.audio)
     assert not np.array_equal(a.audio, c.audio)
-    assert a.params["kept_stems"] == ["drums"] and a.audio.shape == (request(parts).context.num_samples(SR), 2)
+    assert a.params["kept_stems"] == ["drums"] and a.params["silent_stems"] == ["other"] and a.audio.shape == (request(parts).context.num_samples(SR), 2)
 
 
 def test_tonal_tracks_share_one_other_take_split_by_bands(backend):

@@ -65,6 +65,12 @@ def test_kept_streams_are_the_kept_codes_whatever_the_sampling(pipe, seed):
     np.testing.assert_array_equal(codes[0, pipe.streams_of(["bass"])], expected)
 
 
+def test_a_stem_neither_kept_nor_regenerated_is_kept_silent(pipe):
+    codes = run(pipe.regenerate(["funk"], SamplingParams(seed=3), {"bass": bass_line(2.0)}, ["drums"], 40))
+    silence = pipe.encode_kept({"other": np.zeros(1, np.float32)}, 0)["other"][:, :40]
+    np.testing.assert_array_equal(codes[0, pipe.streams_of(["other"])], silence)
+
+
 def test_regeneration_past_one_window_continues_itself(small_context):
     pipe = small_context
     room = pipe.regeneration_frames

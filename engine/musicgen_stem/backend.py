@@ -14,7 +14,9 @@ The model has one stream for all tonal material, so:
 * a tonal track regenerated while another tonal track is locked cannot keep the locked one in
   the "other" stream: the locked track is then not heard (the take's params name it).
 
-With nothing kept the three stems come from text alone and are conformed to the session grid
+A stem with no track in the session (say, no tonal tracks) is kept as silence, as the fork does
+for stems it is not given, so the new part fits what the session actually holds. With nothing
+kept the three stems come from text alone and are conformed to the session grid
 together, as the ``musicgen`` backend does; with kept stems the new ones are already aligned
 to them and are only cut to the session length.
 """
@@ -126,7 +128,7 @@ class MusicGenStemBackend:
         prompt = stem_prompt(context, request.prompt or (texts.pop() if len(texts) == 1 else ""))
         seconds = context.duration + (0.0 if kept else (context.beats_per_bar * context.seconds_per_beat) * 1.15 + 0.5)
         frames = pipe.frames_for_seconds(seconds) + 1
-        regenerate = [s for s in pipe.sources if s not in kept]
+        regenerate = sorted(wanted)  # stems with no track in the session are kept silent
         job = pipe.regenerate([prompt], params, kept, regenerate, frames) if kept else \
             pipe.generate([prompt], params, frames)
         for done, total in job:  # each item is one decoding step already taken
@@ -155,6 +157,7 @@ class MusicGenStemBackend:
                 "model": pipe.stem.path.name, "prompt": prompt, "seed": params.seed, "stem": stem,
                 "greedy": params.greedy, "temperature": params.temperature, "top_k": params.top_k,
                 "top_p": params.top_p, "cfg_coef": params.cfg_coef, "kept_stems": sorted(kept),
+                "silent_stems": sorted(set(pipe.sources) - set(kept) - wanted) if kept else [],
                 "not_heard": unheard, "conform": report,
             }
             if stem == "other" and len(tonal) > 1:

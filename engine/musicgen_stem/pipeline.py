@@ -170,7 +170,10 @@ class StemPipeline:
 
     def regenerate(self, prompts: Sequence[str], params: SamplingParams, kept: Mapping[str, np.ndarray],
                    regenerate: Sequence[str], frames: int) -> StemJob:
-        """New ``regenerate`` stems over ``kept`` ones (mono audio at ``sample_rate``), ``frames`` long."""
+        """New ``regenerate`` stems over ``kept`` ones (mono audio at ``sample_rate``), ``frames`` long.
+
+        A stem in neither is kept silent, as in the fork; with nothing kept this is ``generate``.
+        """
         regenerate = list(dict.fromkeys(regenerate))
         kept = {s: a for s, a in kept.items() if s not in regenerate}
         if not regenerate:
@@ -178,12 +181,13 @@ class StemPipeline:
         self.streams_of(list(kept) + regenerate)
         if not kept:
             return self.generate(prompts, params, frames)
+        # As the fork: a stem neither given nor regenerated is kept, as silence.
+        kept.update({s: np.zeros(1, np.float32) for s in self.sources if s not in kept and s not in regenerate})
         cross = self._cross(prompts, params)
         B, K, P = len(prompts), self.pattern.num_codebooks, self.prefix_frames
         special = self.pattern.special_token
         kept_streams = self.streams_of(list(kept))
-        # Streams neither kept nor named are generated too (the model always predicts all of them).
-        new_streams = [i for i in range(K) if i not in kept_streams]
+        new_streams = self.streams_of(regenerate)
         plan = self.regeneration_windows(frames)
         total = sum(self.pattern.steps_for_frames(P + n) - self.pattern.first_step_of_frame(P) for _, n, _ in plan)
         keys = [row_keys(params.seed, B)]

@@ -60,7 +60,7 @@ def run(model_dir: str | os.PathLike, prompt: str, keep: Mapping[str, str | os.P
     """Generate (or regenerate some of) the three stems; write ``out_dir/<stem>.wav`` and optionally the codes.
 
     ``keep``: stem -> audio file to keep. ``regenerate``: stems to make anew (default: every
-    stem not kept). ``seconds``: output length (default: the kept audio's length, else 10 s).
+    stem not kept; a stem in neither is kept silent, as the fork does). ``seconds``: output length (default: the kept audio's length, else 10 s).
     """
     import soundfile as sf
 
