@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import zipfile
 from collections import OrderedDict
@@ -149,3 +150,18 @@ def test_xp_cfg_references_resolve_and_foreign_ones_stay_text():
         parse_xp_cfg("a: [1\n", "t")
     with pytest.raises(ModelError, match="circular"):
         parse_xp_cfg("a: ${b}\nb: ${a}\n", "t")
+
+
+def test_a_pickle_cannot_tamper_with_the_allowed_objects_for_later_files(tmp_path):
+    before = load_torch_file(FIXTURE / "compression_state_dict_bass.bin")["best_state"]
+    # BUILD {'dtype': 'int8'} on torch.FloatStorage; BUILD on the rebuild function.
+    storage = b"\x80\x02ctorch\nFloatStorage\n}X\x05\x00\x00\x00dtypeX\x04\x00\x00\x00int8sb."
+    function = b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n}X\x07\x00\x00\x00patchedK\x01sb."
+    load_torch_file(_torch_zip(tmp_path / "s.bin", storage))
+    with contextlib.suppress(ModelError):
+        load_torch_file(_torch_zip(tmp_path / "f.bin", function))
+    after = load_torch_file(FIXTURE / "compression_state_dict_bass.bin")["best_state"]
+    assert before.keys() == after.keys()
+    for key in before:
+        assert before[key].dtype == after[key].dtype
+        np.testing.assert_array_equal(before[key], after[key])

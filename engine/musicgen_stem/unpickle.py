@@ -10,6 +10,7 @@ after their offsets and strides are checked against the storage size.
 
 from __future__ import annotations
 
+import functools
 import io
 import pickle
 import zipfile
@@ -84,8 +85,17 @@ ALLOWED: dict[tuple[str, str], Any] = {
     ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    **{("torch", name): StorageType(name) for name in STORAGE_DTYPES},
+    **{("torch", name): name for name in STORAGE_DTYPES},
 }
+
+
+def _fresh(value):
+    """A new object per lookup, so that a pickle's BUILD opcodes can only alter throwaway copies."""
+    if isinstance(value, str):
+        return StorageType(value)
+    if value is OrderedDict:
+        return OrderedDict  # a built-in type: its attributes cannot be set
+    return functools.partial(value)
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -99,7 +109,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         # Called for every global the pickle names (GLOBAL, STACK_GLOBAL, INST, OBJ, EXT):
         # nothing outside the allow-list is ever imported, let alone called.
         try:
-            return ALLOWED[(module, name)]
+            return _fresh(ALLOWED[(module, name)])
         except KeyError:
             raise ModelError(
                 f"{self._where} asks to run {module}.{name} while loading, which a plain checkpoint never "
