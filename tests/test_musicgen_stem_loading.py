@@ -165,3 +165,20 @@ def test_a_pickle_cannot_tamper_with_the_allowed_objects_for_later_files(tmp_pat
     for key in before:
         assert before[key].dtype == after[key].dtype
         np.testing.assert_array_equal(before[key], after[key])
+
+
+def test_half_precision_conversion_is_cached_separately_and_generates(tmp_path):
+    from engine.musicgen.sampling import SamplingParams
+    from engine.musicgen_stem.pipeline import StemPipeline
+
+    load_stem_weights(FIXTURE, cache_dir=tmp_path)
+    pipe = StemPipeline.load(FIXTURE, dtype="float16", cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("stem-*.safetensors"))) == 2
+    job = pipe.generate(["funk"], SamplingParams(seed=1), 12)
+    for _ in job:
+        pass
+    assert job.codes.shape == (1, 6, 12) and (job.codes < 64).all()
+    audio = pipe.decode(job.codes)
+    assert all(np.isfinite(a).all() for a in audio.values())
+    with pytest.raises(ModelError, match="unknown dtype"):
+        load_stem_weights(FIXTURE, dtype="int4", cache_dir=tmp_path)
