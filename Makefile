@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test venv clean bench parity
+.PHONY: run test venv clean bench parity parity-stem
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,13 @@ $(PARITY_VENV)/bin/python:
 parity: $(PARITY_VENV)/bin/python $(TEST_STAMP)
 	$(PARITY_VENV)/bin/python tools/make_musicgen_fixtures.py --out tests/fixtures $(PARITY_ARGS)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/test_musicgen_parity.py
+
+# Optional: rebuild the tiny MusicGen-Stem checkpoints with the fork's own classes and check the
+# MLX port against them. FORK_SRC: a checkout of simonrouard/audiocraft's multistem branch whose
+# audiocraft/models/lm.py is commit 29b8230's (see tools/make_musicgen_stem_fixtures.py).
+FORK_SRC ?=
+parity-stem: $(PARITY_VENV)/bin/python $(TEST_STAMP)
+	@test -n "$(FORK_SRC)" || { echo "set FORK_SRC=<checkout of simonrouard/audiocraft multistem with 29b8230's lm.py>"; exit 1; }
+	$(PARITY_VENV)/bin/python -m pip install --quiet omegaconf einops
+	$(PARITY_VENV)/bin/python tools/make_musicgen_stem_fixtures.py --fork-src $(FORK_SRC) --out tests/fixtures $(PARITY_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/test_musicgen_stem_parity.py

@@ -13,6 +13,7 @@ _BUILTIN: dict[str, str] = {
     # name -> "module:attribute"; imported on first use.
     "composer": "engine.composer.backend:ComposerBackend",
     "musicgen": "engine.musicgen.backend:MusicGenBackend",
+    "musicgen-stem": "engine.musicgen_stem.backend:MusicGenStemBackend",
 }
 
 
