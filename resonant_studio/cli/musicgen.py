@@ -1,4 +1,4 @@
-"""``resonant musicgen generate``: the raw MusicGen tool.
+"""``resonant musicgen generate | stems``: the raw MusicGen and MusicGen-Stem tools.
 
 Writes exactly what the model produces (mono float WAV at the model's rate, no resampling,
 no normalising, no clipping) and, with --tokens, the generated codes ``[codebooks, frames]``.
@@ -44,6 +44,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tokens", type=Path, metavar="FILE.npy", help="also save the codes, shape [codebooks, frames]")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_generate)
+
+    p = inner.add_parser("stems", help="MusicGen-Stem: text (+ stems to keep) to bass, drums and other WAVs",
+                         description="Generate the three stems, or regenerate some given the others, and write "
+                                     "one 32 kHz WAV per stem.")
+    p.add_argument("--model", required=True, type=Path, metavar="DIR", help="MusicGen-Stem folder (6cb or 7cb)")
+    p.add_argument("--text-encoder", type=Path, metavar="DIR",
+                   help="t5-base or a MusicGen folder with its text encoder (default: DIR/t5)")
+    p.add_argument("--prompt", required=True, metavar="TEXT")
+    p.add_argument("--keep", action="append", default=[], metavar="STEM=FILE",
+                   help="a stem to keep (bass, drums or other) and the audio file it is; repeatable")
+    p.add_argument("--regenerate", action="append", choices=("bass", "drums", "other"), default=None,
+                   help="a stem to make anew; repeatable (default: every stem not kept)")
+    p.add_argument("--seconds", type=positive(float), metavar="S",
+                   help="length (default: the kept audio's, else 10 s)")
+    p.add_argument("--greedy", action="store_true", help="always take the most likely token")
+    p.add_argument("--top-k", type=int, metavar="K")
+    p.add_argument("--top-p", type=float, metavar="P")
+    p.add_argument("--temperature", type=positive(float), metavar="T")
+    p.add_argument("--cfg", type=float, metavar="C", help="classifier-free guidance coefficient")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for bass.wav, drums.wav, other.wav")
+    p.add_argument("--tokens", type=Path, metavar="FILE.npy", help="also save the codes, shape [1, codebooks, frames]")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_stems)
 
 
 def read_mono(path: Path, sample_rate: int) -> np.ndarray:
@@ -104,4 +128,39 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if not args.quiet:
         seconds = audio.shape[1] / pipe.sample_rate
         print(f"wrote {args.out} ({seconds:.2f} s at {pipe.sample_rate} Hz, {codes.shape[2]} frames)", file=sys.stderr)
+    return 0
+
+
+def _keep_pairs(values: list[str]) -> dict[str, str]:
+    keep: dict[str, str] = {}
+    for value in values:
+        stem, sep, path = value.partition("=")
+        if not sep or not path:
+            raise AppError(f"--keep takes STEM=FILE (e.g. drums=loop.wav), not {value!r}")
+        if stem in keep:
+            raise AppError(f"--keep names the {stem} stem twice")
+        keep[stem] = path
+    return keep
+
+
+def cmd_stems(args: argparse.Namespace) -> int:
+    from engine.musicgen_stem.tool import run as run_stems
+
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        if not args.quiet and percent != shown[0]:
+            shown[0] = percent
+            print(f"\rgenerating {done}/{total} steps ({percent}%)", end="", file=sys.stderr, flush=True)
+
+    result = run_stems(args.model, args.prompt, _keep_pairs(args.keep), args.regenerate, args.out,
+                       tokens_path=args.tokens, seed=args.seed, seconds=args.seconds, text_dir=args.text_encoder,
+                       greedy=args.greedy, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                       cfg_coef=args.cfg, progress=progress)
+    if not args.quiet:
+        print(file=sys.stderr)
+        for stem, path in result.files.items():
+            state = "kept" if stem in result.kept else "generated"
+            print(f"wrote {path} ({state})", file=sys.stderr)
     return 0

@@ -31,7 +31,9 @@ PROJECT_SUFFIX = ".resonant"
 def _add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", default="composer", choices=available_backends(),
                    help="generation engine (default: composer, instant and needs no weights)")
-    p.add_argument("--model", metavar="DIR", help="model folder for the musicgen engine")
+    p.add_argument("--model", metavar="DIR", help="model folder for the musicgen and musicgen-stem engines")
+    p.add_argument("--text-encoder", metavar="DIR",
+                   help="musicgen-stem: t5-base or a MusicGen folder with its text encoder (default: MODEL/t5)")
 
 
 def _add_export_arguments(p: argparse.ArgumentParser) -> None:
@@ -91,8 +93,16 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
         if not args.model:  # the tier's model from the models folder (preview's when no MusicGen tier is asked)
             return default_engine_options("musicgen", getattr(args, "quality", None))
         return {"model_dir": args.model}
+    if args.engine == "musicgen-stem":
+        if not args.model:
+            raise AppError("the musicgen-stem engine needs a model folder: pass --model DIR "
+                           "(see `resonant models list` for musicgen-stem-6cb / -7cb)")
+        options = {"model_dir": args.model}
+        if getattr(args, "text_encoder", None):
+            options["text_dir"] = args.text_encoder
+        return options
     if args.model:
-        raise AppError(f"--model is for the musicgen engine, not {args.engine}")
+        raise AppError(f"--model is for the musicgen engines, not {args.engine}")
     return {}
 
 
