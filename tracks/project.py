@@ -4,31 +4,42 @@ Saving is crash-safe. Take files are immutable and named by take id, so a file t
 already there is the take and is never rewritten; new ones are written to a temp file in
 ``takes/`` and renamed into place. ``session.json`` is written last, the same way, with an
 fsync: that rename is the commit point. A crash before it leaves the previous project
-intact (plus, at worst, take files nothing refers to yet, swept by the next save). Take
-files the new ``session.json`` no longer refers to are removed only after the commit.
+intact (plus, at worst, take files nothing refers to yet). Take files that the replaced
+``session.json`` listed and the new one no longer does are removed only after the commit;
+see project_boundary.py for what the sweep may delete (only what this app wrote) and for
+the rule that nothing is read or written through a symbolic link inside the folder.
 
 Loading reads and checks everything (document, every take file) before it builds the
 Session, and never writes: a project that cannot be opened is left exactly as it was.
 
 Autosave writes ``autosave.json`` beside ``session.json`` in the same format, sharing the
-same take files. An explicit save supersedes it, so ``save_project`` removes it.
+same take files. An explicit save supersedes it, so ``save_project`` removes it, but only
+an autosave this process wrote (or opened) and that nobody has rewritten since: a CLI
+command saving a project never deletes the autosave of a window that has it open, and the
+sweep keeps every take that autosave lists. Changing a project is also guarded by the
+project lock (project_lock.py), which the caller holds around open-change-save.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
 
-from tracks.atomic import TEMP_SUFFIX, commit, describe_os_error, remove_quietly, staged, write_bytes_atomic
+from tracks.atomic import commit, describe_os_error, remove_quietly, staged, write_bytes_atomic
 from tracks.errors import ProjectError
+from tracks.project_boundary import (
+    OutsideProject, check_takes_dir, is_link, is_regular_file, listed_take_ids, sweep,
+)
 from tracks.project_format import (
     SCHEMA_VERSION, TAKE_SUFFIX, TAKES_DIR, Document, MalformedDocument, NewerSchema,
     build_document, check_document, is_safe_id, plain,
 )
+from tracks.safe_load import SafeLoadError, load_json_file
 from tracks.session import Session
 from tracks.take import Take
 from tracks.take_audio import TakeFileError, audio_scale, read_take_file, write_take_file
@@ -37,6 +48,11 @@ from tracks.track import Track
 PROJECT_SUFFIX = ".resonant"
 SESSION_FILE = "session.json"
 AUTOSAVE_FILE = "autosave.json"
+LOCK_FILE = ".resonant.lock"
+
+# Autosaves this process wrote or opened: path -> (inode, mtime, size) when it did.
+_own_autosaves: dict[str, tuple[int, int, int]] = {}
+_own_lock = threading.Lock()
 
 
 def project_path(folder: str | os.PathLike) -> Path:
@@ -68,9 +84,20 @@ def save_project(session: Session, folder: str | os.PathLike) -> Path:
     that is not a project or cannot be written.
     """
     path = project_path(folder)
+    replaced = listed_take_ids(path / SESSION_FILE) or set()
     _write(session, path, SESSION_FILE)
-    remove_quietly(path / AUTOSAVE_FILE)
-    _sweep(path)
+    autosave = path / AUTOSAVE_FILE
+    if _owns_autosave(autosave):
+        replaced |= listed_take_ids(autosave) or set()
+        discard_autosave(path)
+    keep = listed_take_ids(path / SESSION_FILE)
+    if keep is not None:
+        if is_link(autosave) or autosave.exists():
+            kept = listed_take_ids(autosave)
+            if kept is None:  # an autosave we cannot read may still need its takes
+                return path
+            keep |= kept
+        sweep(path, replaced, keep)
     return path
 
 
@@ -78,7 +105,44 @@ def save_autosave(session: Session, folder: str | os.PathLike) -> Path:
     """Write ``autosave.json`` (and any new take files) into the project folder; returns its path."""
     path = project_path(folder)
     _write(session, path, AUTOSAVE_FILE)
+    _adopt_autosave(path / AUTOSAVE_FILE)
     return path / AUTOSAVE_FILE
+
+
+def discard_autosave(folder: str | os.PathLike) -> None:
+    """Remove the project's autosave (the person chose the last save instead); takes stay
+    until the next save sweeps those only the autosave listed."""
+    target = _existing_or_suffixed(folder) / AUTOSAVE_FILE
+    with _own_lock:
+        _own_autosaves.pop(_key(target), None)
+    if is_regular_file(target) or is_link(target):
+        remove_quietly(target)
+
+
+def _key(path: Path) -> str:
+    return os.path.abspath(path)
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def _adopt_autosave(path: Path) -> None:
+    """Remember that this process wrote (or opened) ``path`` as it is now."""
+    sig = _signature(path)
+    if sig is not None:
+        with _own_lock:
+            _own_autosaves[_key(path)] = sig
+
+
+def _owns_autosave(path: Path) -> bool:
+    sig = _signature(path)
+    with _own_lock:
+        return sig is not None and _own_autosaves.get(_key(path)) == sig
 
 
 def has_newer_autosave(folder: str | os.PathLike) -> bool:
@@ -100,9 +164,13 @@ def has_newer_autosave(folder: str | os.PathLike) -> bool:
 def _check_target(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise ProjectError(f"cannot save to {path}: a file with that name is in the way")
-    if path.is_dir() and not is_project(path) and any(path.iterdir()):
+    if path.is_dir() and not is_project(path) and any(p.name != LOCK_FILE for p in path.iterdir()):
         raise ProjectError(f"cannot save to {path}: the folder exists and is not a Resonant Studio project "
                            f"(it has no {SESSION_FILE}), so choose another name")
+    try:
+        check_takes_dir(path)
+    except OutsideProject as err:
+        raise ProjectError(f"cannot save to {path}: {err}") from None
 
 
 def _write(session: Session, path: Path, document_name: str) -> None:
@@ -156,7 +224,7 @@ def _make_dirs(folder: Path, created: list[Path]) -> None:
 def _write_take(takes_dir: Path, take: Take, scale: float, sample_rate: int, created: list[Path]) -> None:
     """Write the take's file unless it is already there (take files never change)."""
     target = takes_dir / f"{take.id}{TAKE_SUFFIX}"
-    if target.exists():
+    if is_regular_file(target):  # a link or anything odd under the take's name is replaced, not followed
         return
     with staged(target) as tmp:
         write_take_file(tmp, take.audio, sample_rate, scale)
@@ -175,22 +243,6 @@ def _dumps(document: dict) -> str:
         raise ProjectError(f"cannot save this session: {err}") from err
 
 
-def _sweep(path: Path) -> None:
-    """After a commit: remove take files the saved document no longer uses, and crash leftovers."""
-    try:
-        used = {t.id for tr in check_document(json.loads((path / SESSION_FILE).read_text("utf-8"))).tracks
-                for t in tr.takes}
-    except (OSError, ValueError):
-        return
-    takes_dir = path / TAKES_DIR
-    for entry in list(takes_dir.iterdir()) + list(path.iterdir()):
-        name = entry.name
-        stale_temp = name.startswith(".") and name.endswith(TEMP_SUFFIX)
-        unused_take = entry.parent == takes_dir and name.endswith(TAKE_SUFFIX) and name[: -len(TAKE_SUFFIX)] not in used
-        if entry.is_file() and (stale_temp or unused_take):
-            remove_quietly(entry)
-
-
 # --- loading -------------------------------------------------------------------------------------
 def load_project(folder: str | os.PathLike) -> Session:
     """Open a saved project. Raises ProjectError naming the file at fault; never writes."""
@@ -198,8 +250,12 @@ def load_project(folder: str | os.PathLike) -> Session:
 
 
 def load_autosave(folder: str | os.PathLike) -> Session:
-    """Open the project's autosave instead of its last save."""
-    return _read(_existing_or_suffixed(folder), AUTOSAVE_FILE)
+    """Open the project's autosave instead of its last save; this process then owns it
+    (its next save_project supersedes and removes it)."""
+    path = _existing_or_suffixed(folder)
+    session = _read(path, AUTOSAVE_FILE)
+    _adopt_autosave(path / AUTOSAVE_FILE)
+    return session
 
 
 def _existing_or_suffixed(folder: str | os.PathLike) -> Path:
@@ -214,19 +270,16 @@ def _read(path: Path, document_name: str) -> Session:
     if not path.is_dir():
         raise ProjectError(f"cannot open {path}: it is a file, not a project folder")
     doc_path = path / document_name
+    if is_link(doc_path):
+        raise ProjectError(f"cannot open the project: {doc_path} is a symbolic link, which this app does not follow")
     try:
-        raw_text = doc_path.read_bytes().decode("utf-8")
+        raw = load_json_file(doc_path, follow_symlinks=False)
     except FileNotFoundError:
         raise ProjectError(f"cannot open {path}: it has no {document_name}, so it is not a Resonant Studio project") from None
-    except UnicodeDecodeError:
-        raise ProjectError(f"cannot open the project: {doc_path} is not UTF-8 text") from None
+    except SafeLoadError as err:
+        raise ProjectError(f"cannot open the project: {err}") from None
     except OSError as err:
         raise ProjectError(f"cannot open the project: {doc_path} cannot be read ({describe_os_error(err)})") from err
-    try:
-        raw = json.loads(raw_text)
-    except json.JSONDecodeError as err:
-        raise ProjectError(f"cannot open the project: {doc_path} is not valid JSON "
-                           f"({err.msg.lower()} at line {err.lineno}, column {err.colno})") from None
     try:
         document = check_document(raw)
     except NewerSchema as err:
@@ -243,12 +296,19 @@ def _read(path: Path, document_name: str) -> Session:
 
 def _read_takes(path: Path, document: Document) -> dict:
     audio = {}
+    try:
+        check_takes_dir(path)
+    except OutsideProject as err:
+        raise ProjectError(f"cannot open the project {path}: {err}") from None
     for track in document.tracks:
         for take in track.takes:
             if take.id in audio or take.file is None:
                 continue
             file = path / take.file
-            if not file.is_file():
+            if is_link(file):
+                raise ProjectError(f"cannot open the project: take file {file} is a symbolic link, "
+                                   "which this app does not follow")
+            if not is_regular_file(file):
                 raise ProjectError(f"cannot open the project: take file {file} is missing")
             try:
                 audio[take.id] = read_take_file(file, sample_rate=document.sample_rate,
