@@ -36,7 +36,7 @@ from tracks.project_boundary import (
     OutsideProject, check_takes_dir, is_link, is_regular_file, listed_take_ids, sweep,
 )
 from tracks.project_format import (
-    SCHEMA_VERSION, TAKE_SUFFIX, TAKES_DIR, Document, MalformedDocument, NewerSchema,
+    LOCK_FILE, SCHEMA_VERSION, TAKE_SUFFIX, TAKES_DIR, Document, MalformedDocument, NewerSchema,
     build_document, check_document, is_safe_id, plain,
 )
 from tracks.safe_load import SafeLoadError, load_json_file
@@ -48,7 +48,6 @@ from tracks.track import Track
 PROJECT_SUFFIX = ".resonant"
 SESSION_FILE = "session.json"
 AUTOSAVE_FILE = "autosave.json"
-LOCK_FILE = ".resonant.lock"
 
 # Autosaves this process wrote or opened: path -> (inode, mtime, size) when it did.
 _own_autosaves: dict[str, tuple[int, int, int]] = {}

@@ -33,6 +33,7 @@ SCHEMA_VERSION = 1
 APP_NAME = "Resonant Studio"
 TAKES_DIR = "takes"
 TAKE_SUFFIX = ".flac"
+LOCK_FILE = ".resonant.lock"  # see project_lock.py
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_NAME = 200
