@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from tracks import ExportError, Session, Take, Track
-from tracks.export import export_mix, export_stems, slugify
+from tracks.export import export_all, export_mix, export_stems, slugify
 
 SR = 22050
 CONTEXT = {"tempo": 120.0, "meter": [4, 4], "bars": 2, "tonic": 0, "mode": "major"}  # 4 s
@@ -237,22 +238,75 @@ def test_read_only_folder(tmp_path):
         tmp_path.chmod(0o700)
 
 
+def _full_disk_on_file(monkeypatch, n: int) -> list:
+    """Make the ``n``-th file written run out of space part way (as ENOSPC from write())."""
+    import tracks.audio_write
+
+    real, files = tracks.audio_write.write_chunk, []
+
+    def write(f, data):
+        if f not in files:
+            files.append(f)
+        if len(files) == n and f.tell() > 1000:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(f, data)
+
+    monkeypatch.setattr(tracks.audio_write, "write_chunk", write)
+    return files
+
+
 def test_a_failure_part_way_through_stems_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
     session = make_session()
     first = export_stems(session, tmp_path, format="wav", bit_depth=16)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    import tracks.export
-
-    real_write, calls = tracks.export.sf.write, []
-
-    def failing_write(*args, **kwargs):
-        calls.append(args[0])
-        if len(calls) == 3:
-            raise OSError(28, "No space left on device")
-        return real_write(*args, **kwargs)
-
-    monkeypatch.setattr(tracks.export.sf, "write", failing_write)
-    with pytest.raises(ExportError, match="no space left on device"):
+    _full_disk_on_file(monkeypatch, 3)
+    with pytest.raises(ExportError, match=r"^cannot write to .*03-[a-z0-9-]+\.wav: no space left on device$"):
         export_stems(session, tmp_path, format="wav", bit_depth=24)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     assert all(sf.info(str(p)).subtype == "PCM_16" for p in first.paths)
+
+
+def test_mix_and_stems_are_all_or_nothing(tmp_path, monkeypatch):
+    """A full disk on the last stem leaves no new mix either (the issue's render left p.wav)."""
+    session = make_session()
+    _full_disk_on_file(monkeypatch, 4)  # mix, stem 1, stem 2, stem 3
+    with pytest.raises(ExportError, match="no space left on device"):
+        export_all(session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "p-stems")
+    assert listing(tmp_path) == []
+    monkeypatch.undo()
+    result = export_all(session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "p-stems")
+    assert result.paths[0] == tmp_path / "p.wav" and len(result.paths) == 4
+    assert all(p.is_file() for p in result.paths)
+
+
+def test_a_rename_failing_part_way_puts_back_every_file_it_replaced(tmp_path, monkeypatch):
+    session = make_session()
+    export_all(session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "stems", bit_depth=16)
+    before = {str(p.relative_to(tmp_path)): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    real_replace, renames = os.replace, []
+
+    def flaky(src, dst):
+        if not str(src).endswith(".tmp") or not str(dst).endswith(".tmp"):  # not a roll-back
+            renames.append(dst)
+            if len(renames) == 3:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky)
+    with pytest.raises(ExportError, match="input/output error"):
+        export_all(session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "stems", bit_depth=24)
+    monkeypatch.undo()
+    after = {str(p.relative_to(tmp_path)): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before
+
+
+@pytest.mark.skipif(not hasattr(os, "umask"), reason="POSIX permissions")
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_exports_get_the_users_umask_permissions_not_0600(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        result = export_all(make_session(), mix_path=tmp_path / "mix.flac", stems_dir=tmp_path / "stems")
+    finally:
+        os.umask(old)
+    modes = {oct(p.stat().st_mode & 0o777) for p in result.paths}
+    assert modes == {oct(0o666 & ~umask)}

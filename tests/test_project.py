@@ -504,3 +504,17 @@ def test_malformed_autosave_is_refused_and_left_alone(tmp_path):
     (folder / "autosave.json").write_text("{")
     message = _assert_refused(folder, "is not valid JSON", loader=load_autosave)
     assert "autosave.json" in message
+
+
+@pytest.mark.skipif(not hasattr(os, "umask"), reason="POSIX permissions")
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_project_files_get_the_users_umask_permissions_not_0600(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        folder = save_project(make_session(), tmp_path / "p")
+        save_autosave(make_session(), folder)
+    finally:
+        os.umask(old)
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert len(files) >= 5
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o666 & ~umask)}
