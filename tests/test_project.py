@@ -518,3 +518,10 @@ def test_project_files_get_the_users_umask_permissions_not_0600(tmp_path, umask)
     files = [p for p in folder.rglob("*") if p.is_file()]
     assert len(files) >= 5
     assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o666 & ~umask)}
+
+
+def test_a_session_that_would_not_open_again_is_not_saved(tmp_path):
+    session = Session({**CONTEXT, "mode": "klingon"}, sample_rate=SR)
+    with pytest.raises(ProjectError, match=r"^cannot save this session: context\.mode should be one of"):
+        save_project(session, tmp_path / "p")
+    assert not (tmp_path / "p.resonant").exists()

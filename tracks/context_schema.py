@@ -22,7 +22,8 @@ CONTEXT_ROLES = ("drums", "bass", "harmony", "melody", "other")
 MAX_TEXT = 2000
 MAX_LIST = 1024
 
-# 512 bars of 16/2 at 30 bpm: the longest piece the limits above allow.
+# 512 bars of 16/2 at 30 bpm (9.1 hours): the longest piece the limits above allow, which
+# bounds a take (num_samples) and so what an export of a crafted project can allocate.
 MAX_SESSION_SECONDS = MAX_BARS * (MAX_METER_BEATS * 4 / METER_DENOMINATORS[0]) * 60.0 / MIN_TEMPO
 
 

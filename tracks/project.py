@@ -178,7 +178,12 @@ def _write(session: Session, path: Path, document_name: str) -> None:
     created_dirs: list[Path] = []
     created_files: list[Path] = []
     scales = {take.id: audio_scale(take.audio) for take in takes if take.num_samples}
-    text = _dumps(build_document(session, scales))
+    document = build_document(session, scales)
+    text = _dumps(document)
+    try:  # never write a project that would not open again
+        check_document(json.loads(text))
+    except MalformedDocument as err:
+        raise ProjectError(f"cannot save this session: {err}") from None
     try:
         _make_dirs(path / TAKES_DIR, created_dirs)
         for take in takes:

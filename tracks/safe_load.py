@@ -55,10 +55,11 @@ def read_text_bounded(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES, fo
     except OSError as err:
         reason = (err.strerror or str(err)).lower()
         raise SafeLoadError(f"{p} cannot be read ({reason})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise SafeLoadError(f"{p} is not a regular file (a folder, pipe or device), so it was not read")
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise SafeLoadError(f"{p} is not a regular file (a folder, pipe or device), so it was not read")
         if info.st_size > max_bytes:
             raise SafeLoadError(f"{p} is {info.st_size / 1e6:.1f} MB, more than the {max_bytes / 1e6:g} MB "
                                 "this app reads from such a file")
