@@ -308,6 +308,12 @@ def test_leftovers_of_a_dead_save_are_swept_and_nothing_else(tmp_path):
             folder / "notes.txt"]
     for f in stale + kept:
         f.write_bytes(b"x")
+    # a save killed before its commit: its journal names the take file it had written
+    (folder / "takes" / "abcdef012345.flac").write_bytes(b"x")
+    (folder / "takes" / f".new-takes.{HOST_TAG}-{dead}.0a1b2c3d.json").write_text('["abcdef012345"]')
+    stale += [folder / "takes" / "abcdef012345.flac", folder / "takes" / f".new-takes.{HOST_TAG}-{dead}.0a1b2c3d.json"]
+    (folder / "takes" / f".new-takes.{HOST_TAG}-{alive}.0a1b2c3d.json").write_text('["0123456789ab"]')
+    kept.append(folder / "takes" / f".new-takes.{HOST_TAG}-{alive}.0a1b2c3d.json")  # still saving
     assert_same_session(session, load_project(folder))
     save_project(session, folder)
     assert [f for f in stale if f.exists()] == []

@@ -33,7 +33,7 @@ import numpy as np
 from tracks.atomic import commit, describe_os_error, remove_quietly, staged, write_bytes_atomic
 from tracks.errors import ProjectError
 from tracks.project_boundary import (
-    OutsideProject, check_takes_dir, is_link, is_regular_file, listed_take_ids, sweep,
+    OutsideProject, check_takes_dir, is_link, is_regular_file, listed_take_ids, sweep, write_journal,
 )
 from tracks.project_format import (
     LOCK_FILE, SCHEMA_VERSION, TAKE_SUFFIX, TAKES_DIR, Document, MalformedDocument, NewerSchema,
@@ -83,29 +83,48 @@ def save_project(session: Session, folder: str | os.PathLike) -> Path:
     that is not a project or cannot be written.
     """
     path = project_path(folder)
-    replaced = listed_take_ids(path / SESSION_FILE) or set()
-    _write(session, path, SESSION_FILE)
     autosave = path / AUTOSAVE_FILE
-    if _owns_autosave(autosave):
+    replaced = listed_take_ids(path / SESSION_FILE) or set()
+    owned = _owns_autosave(autosave)
+    if owned:
         replaced |= listed_take_ids(autosave) or set()
-        discard_autosave(path)
-    keep = listed_take_ids(path / SESSION_FILE)
-    if keep is not None:
-        if is_link(autosave) or autosave.exists():
-            kept = listed_take_ids(autosave)
-            if kept is None:  # an autosave we cannot read may still need its takes
-                return path
-            keep |= kept
-        sweep(path, replaced, keep)
+    journal = _write(session, path, SESSION_FILE, replaced)
+    try:
+        if owned:
+            discard_autosave(path)
+        _sweep_after_commit(path, replaced)
+    finally:
+        if journal is not None:
+            remove_quietly(journal)
     return path
 
 
 def save_autosave(session: Session, folder: str | os.PathLike) -> Path:
     """Write ``autosave.json`` (and any new take files) into the project folder; returns its path."""
     path = project_path(folder)
-    _write(session, path, AUTOSAVE_FILE)
-    _adopt_autosave(path / AUTOSAVE_FILE)
-    return path / AUTOSAVE_FILE
+    autosave = path / AUTOSAVE_FILE
+    replaced = listed_take_ids(autosave) or set()
+    journal = _write(session, path, AUTOSAVE_FILE, replaced)
+    try:
+        _adopt_autosave(autosave)
+        _sweep_after_commit(path, replaced)
+    finally:
+        if journal is not None:
+            remove_quietly(journal)
+    return autosave
+
+
+def _sweep_after_commit(path: Path, replaced: set[str]) -> None:
+    """Sweep what the replaced document(s) listed, keeping every take a document still lists."""
+    keep: set[str] = set()
+    for name in (SESSION_FILE, AUTOSAVE_FILE):
+        document = path / name
+        if is_link(document) or document.exists():
+            ids = listed_take_ids(document)
+            if ids is None:  # a document we cannot read may need any take: delete nothing
+                return
+            keep |= ids
+    sweep(path, replaced, keep)
 
 
 def discard_autosave(folder: str | os.PathLike) -> None:
@@ -172,7 +191,14 @@ def _check_target(path: Path) -> None:
         raise ProjectError(f"cannot save to {path}: {err}") from None
 
 
-def _write(session: Session, path: Path, document_name: str) -> None:
+def _write(session: Session, path: Path, document_name: str, replaced: set[str]) -> Path | None:
+    """Write new take files, then the document (the commit point).
+
+    Before any take file is written, a journal lists the new takes and ``replaced`` (the
+    takes of the document(s) this save supersedes), so that if the process dies anywhere
+    before its sweep ends, the next save can still sweep them. Returns the journal, which
+    the caller removes after its sweep.
+    """
     _check_target(path)
     takes = _unique_takes(session)
     created_dirs: list[Path] = []
@@ -184,13 +210,18 @@ def _write(session: Session, path: Path, document_name: str) -> None:
         check_document(json.loads(text))
     except MalformedDocument as err:
         raise ProjectError(f"cannot save this session: {err}") from None
+    journal = None
     try:
         _make_dirs(path / TAKES_DIR, created_dirs)
-        for take in takes:
-            if take.num_samples:
-                _write_take(path / TAKES_DIR, take, scales[take.id], session.sample_rate, created_files)
+        new = [t for t in takes if t.num_samples and not is_regular_file(path / TAKES_DIR / f"{t.id}{TAKE_SUFFIX}")]
+        if new or replaced:
+            journal = write_journal(path / TAKES_DIR, sorted({t.id for t in new} | replaced))
+        for take in new:
+            _write_take(path / TAKES_DIR, take, scales[take.id], session.sample_rate, created_files)
         write_bytes_atomic(path / document_name, text.encode("utf-8"))
     except BaseException as err:
+        if journal is not None:
+            remove_quietly(journal)
         for f in created_files:
             remove_quietly(f)
         for d in reversed(created_dirs):
@@ -201,6 +232,7 @@ def _write(session: Session, path: Path, document_name: str) -> None:
         if isinstance(err, RuntimeError):  # libsndfile reports a failed FLAC write this way
             raise ProjectError(f"cannot save to {path}: {getattr(err, 'error_string', None) or err}") from err
         raise
+    return journal
 
 
 def _unique_takes(session: Session) -> list[Take]:
