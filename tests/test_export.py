@@ -310,3 +310,31 @@ def test_exports_get_the_users_umask_permissions_not_0600(tmp_path, umask):
         os.umask(old)
     modes = {oct(p.stat().st_mode & 0o777) for p in result.paths}
     assert modes == {oct(0o666 & ~umask)}
+
+
+def test_a_render_stages_the_export_saves_the_project_then_commits(tmp_path, monkeypatch):
+    """The pattern the app's render uses: a failed save leaves neither project nor export."""
+    from tracks import ProjectError
+    from tracks.export import stage_export
+    from tracks.file_set import FileSet
+    from tracks.project import load_project, save_project
+
+    session = make_session()
+    files = FileSet()
+    result, made = stage_export(files, session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "p-stems")
+    _full_disk_on_file(monkeypatch, 1)  # the project's first take file
+    with pytest.raises(ProjectError, match="no space left on device"):
+        try:
+            save_project(session, tmp_path / "p")
+        except BaseException:
+            files.discard()
+            if made is not None:
+                made.rmdir()
+            raise
+    assert listing(tmp_path) == []
+    monkeypatch.undo()
+    files = FileSet()
+    result, _ = stage_export(files, session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "p-stems")
+    save_project(session, tmp_path / "p")
+    files.commit()
+    assert all(p.is_file() for p in result.paths) and load_project(tmp_path / "p")

@@ -159,6 +159,12 @@ def test_dot_dot_and_absolute_paths_in_every_name_field_touch_nothing_outside(wo
     assert refused >= 5 * 6 and opened > 0
     for key in (("tracks", 0, "id"), ("tracks", 0, "takes", 0, "id"), ("tracks", 0, "takes", 0, "file")):
         assert key in fields
+    for evil in evil_values:  # the project's name becomes a file name in the app (export, Save As)
+        doc = json.loads(json.dumps(pristine))
+        doc["name"] = evil
+        (project / "session.json").write_text(json.dumps(doc))
+        with pytest.raises(ProjectError, match="is a path, not a name"):
+            load_project(project)
 
 
 def test_the_project_folder_itself_may_be_reached_through_a_link(world, tmp_path):

@@ -306,5 +306,8 @@ def check_document(raw: object) -> Document:
             raise MalformedDocument(f"tracks[{i}].id {t.id!r} is used by two tracks")
         seen.add(t.id)
     name = _check_text(_get(raw, "name", "str", ""), "name", limit=MAX_NAME)
+    if "/" in name or "\\" in name or name.strip() in (".", ".."):
+        # the app offers the project's name as a file name (export dialog, Save As)
+        raise MalformedDocument(f"name {_show(name)} is a path, not a name (no '/', '\\', '.' or '..')")
     prompt = _check_text(_get(raw, "prompt", "str", ""), "prompt", limit=MAX_PROMPT)
     return Document(name=name, sample_rate=sample_rate, prompt=prompt, context=context, tracks=tracks)
