@@ -192,3 +192,17 @@ def test_a_save_removes_the_autosave_this_process_wrote(tmp_path):
     save_project(_session(), folder)  # the autosaved take is no longer wanted
     assert not (folder / "autosave.json").exists()
     assert not (folder / "takes" / "autosaved.flac").exists()
+
+
+def test_discarding_an_autosave_removes_the_takes_only_it_listed(tmp_path):
+    from tracks.project import discard_autosave
+
+    session = _session()
+    folder = save_project(session, tmp_path / "p")
+    session.track("drums").add_take(Take(np.zeros((64, 2), np.float32), id="onlyauto"))
+    save_autosave(session, folder)
+    assert (folder / "takes" / "onlyauto.flac").is_file()
+    discard_autosave(folder)
+    assert not (folder / "autosave.json").exists() and not (folder / "takes" / "onlyauto.flac").exists()
+    assert [p.name for p in (folder / "takes").iterdir()] == []
+    load_project(folder)

@@ -178,10 +178,16 @@ def _render(session: Session) -> tuple[list[tuple[Track, np.ndarray]], np.ndarra
     return stems, render_mix(session, stems)
 
 
-def _writer(audio: np.ndarray, sample_rate: int, fmt: str, bit_depth: int):
+def _stage(files: FileSet, target: Path, signal: np.ndarray, gain: np.float32, sample_rate: int, fmt: str,
+           bit_depth: int) -> None:
+    """Stage one file; the gain is applied here, one file at a time, not to all at once."""
     def write(tmp: Path) -> None:
-        write_audio(tmp, quantise(audio, bit_depth), sample_rate, format=FORMATS[fmt], subtype=SUBTYPES[bit_depth])
-    return write
+        write_audio(tmp, quantise(signal * gain, bit_depth), sample_rate, format=FORMATS[fmt],
+                    subtype=SUBTYPES[bit_depth])
+    try:
+        files.stage(target, write)
+    except (OSError, RuntimeError) as err:
+        raise _failure(err, target) from err
 
 
 def _failure(err: BaseException, where: Path) -> ExportError:
@@ -190,15 +196,6 @@ def _failure(err: BaseException, where: Path) -> ExportError:
     else:
         reason = (getattr(err, "error_string", None) or str(err) or type(err).__name__).strip().rstrip(".")
     return ExportError(f"cannot write to {where}: {reason}")
-
-
-def _stage_files(files: FileSet, items: list[tuple[Path, np.ndarray]], sample_rate: int, fmt: str,
-                 bit_depth: int) -> None:
-    for target, audio in items:
-        try:
-            files.stage(target, _writer(audio, sample_rate, fmt, bit_depth))
-        except (OSError, RuntimeError) as err:
-            raise _failure(err, target) from err
 
 
 def _commit(files: FileSet) -> None:
@@ -215,8 +212,6 @@ class _Plan:
     mix_fmt: str
     stems_dir: Path | None
     stems_fmt: str
-    bit_depth: int
-    target_lufs: float | None
 
 
 def stage_export(files: FileSet, session: Session, *, mix_path: str | os.PathLike | None = None,
@@ -233,10 +228,10 @@ def stage_export(files: FileSet, session: Session, *, mix_path: str | os.PathLik
     gain = np.float32(10.0 ** (gain_plan.gain_db / 20.0))
     items: list[tuple[Path, np.ndarray, str]] = []
     if plan.mix_path is not None:
-        items.append((plan.mix_path, mix * gain, plan.mix_fmt))
+        items.append((plan.mix_path, mix, plan.mix_fmt))
     made = None
     if plan.stems_dir is not None:
-        items += [(plan.stems_dir / stem_file_name(i, track, plan.stems_fmt), signal * gain, plan.stems_fmt)
+        items += [(plan.stems_dir / stem_file_name(i, track, plan.stems_fmt), signal, plan.stems_fmt)
                   for i, (track, signal) in enumerate(stems, 1)]
         if not plan.stems_dir.exists():
             try:
@@ -245,8 +240,8 @@ def stage_export(files: FileSet, session: Session, *, mix_path: str | os.PathLik
                 raise _failure(err, plan.stems_dir) from err
             made = plan.stems_dir
     try:
-        for target, audio, fmt in items:
-            _stage_files(files, [(target, audio)], session.sample_rate, fmt, bit_depth)
+        for target, signal, fmt in items:
+            _stage(files, target, signal, gain, session.sample_rate, fmt, bit_depth)
     except BaseException:
         files.discard()
         _remove_empty(made)
@@ -274,7 +269,7 @@ def _check_plan(mix_path, stems_dir, format, bit_depth, target_lufs) -> _Plan:
         _check_folder(mix.parent)
     if stems is not None:
         _check_folder(stems if stems.exists() else stems.parent)
-    return _Plan(mix, mix_fmt, stems, stems_fmt, bit_depth, target_lufs)
+    return _Plan(mix, mix_fmt, stems, stems_fmt)
 
 
 def export_all(session: Session, *, mix_path: str | os.PathLike | None = None,

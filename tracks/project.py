@@ -91,7 +91,7 @@ def save_project(session: Session, folder: str | os.PathLike) -> Path:
     journal = _write(session, path, SESSION_FILE, replaced)
     try:
         if owned:
-            discard_autosave(path)
+            _remove_autosave(path / AUTOSAVE_FILE)
         _sweep_after_commit(path, replaced)
     finally:
         if journal is not None:
@@ -128,13 +128,30 @@ def _sweep_after_commit(path: Path, replaced: set[str]) -> None:
 
 
 def discard_autosave(folder: str | os.PathLike) -> None:
-    """Remove the project's autosave (the person chose the last save instead); takes stay
-    until the next save sweeps those only the autosave listed."""
-    target = _existing_or_suffixed(folder) / AUTOSAVE_FILE
+    """Remove the project's autosave (the person chose the last save instead) and the take
+    files only it listed. The caller holds the project lock."""
+    path = _existing_or_suffixed(folder)
+    target = path / AUTOSAVE_FILE
+    if not (is_regular_file(target) or is_link(target)):
+        return
+    replaced = listed_take_ids(target) or set()
+    journal = None
+    try:
+        if replaced and check_takes_dir(path).is_dir():
+            journal = write_journal(path / TAKES_DIR, sorted(replaced))
+        _remove_autosave(target)
+        _sweep_after_commit(path, replaced)
+    except (OSError, OutsideProject) as err:
+        raise ProjectError(f"cannot discard the autosave of {path}: {err}") from None
+    finally:
+        if journal is not None:
+            remove_quietly(journal)
+
+
+def _remove_autosave(target: Path) -> None:
     with _own_lock:
         _own_autosaves.pop(_key(target), None)
-    if is_regular_file(target) or is_link(target):
-        remove_quietly(target)
+    remove_quietly(target)
 
 
 def _key(path: Path) -> str:
