@@ -206,3 +206,26 @@ def test_discarding_an_autosave_removes_the_takes_only_it_listed(tmp_path):
     assert not (folder / "autosave.json").exists() and not (folder / "takes" / "onlyauto.flac").exists()
     assert [p.name for p in (folder / "takes").iterdir()] == []
     load_project(folder)
+
+
+def test_changing_a_project_saves_on_success_and_nothing_on_error(tmp_path):
+    from tracks.project_lock import changing_project
+
+    folder = save_project(_session(), tmp_path / "p")
+    with changing_project(folder, what="resonant lock") as session:
+        assert holds_lock(folder)
+        session.track("drums").locked = True
+    assert load_project(folder).track("drums").locked and not holds_lock(folder)
+    with pytest.raises(RuntimeError):
+        with changing_project(folder, what="resonant lock") as session:
+            session.track("drums").locked = False
+            raise RuntimeError("the command failed")
+    assert load_project(folder).track("drums").locked
+    child = _hold_in_child(folder)
+    try:
+        with pytest.raises(ProjectLockedError, match="resonant regenerate"):
+            with changing_project(folder, what="resonant lock"):
+                pass
+    finally:
+        child.kill()
+        child.wait()

@@ -25,14 +25,19 @@ import socket
 import stat
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Iterator
 
 from tracks.atomic import pid_alive
 from tracks.errors import ProjectError, ProjectLockedError
 from tracks.project import project_path
 from tracks.project_format import LOCK_FILE
+
+if TYPE_CHECKING:
+    from tracks.session import Session
 MAX_HOLDER_BYTES = 4096
 
 try:
@@ -220,6 +225,22 @@ class ProjectLock:
             return _read_fd(fd)
         finally:
             os.close(fd)
+
+
+@contextmanager
+def changing_project(folder: str | os.PathLike, *, what: str, timeout: float = 0.0) -> Iterator[Session]:
+    """``with changing_project(folder, what="resonant lock") as session:`` change it; saved on exit.
+
+    The lock is held from the open to the save, so no other writer can come in between;
+    an exception inside the block saves nothing. What a CLI command that changes a project
+    wraps its work in.
+    """
+    from tracks.project import load_project, save_project
+
+    with ProjectLock(folder, what=what, timeout=timeout) as lock:
+        session = load_project(lock.folder)
+        yield session
+        save_project(session, lock.folder)
 
 
 def _only_lock_file(folder: Path) -> bool:
