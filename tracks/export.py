@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import pyloudnorm
-import soundfile as sf
 
 from tracks.atomic import describe_os_error
 from tracks.audio_write import write_audio

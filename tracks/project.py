@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
 
 from tracks.atomic import commit, describe_os_error, remove_quietly, staged, write_bytes_atomic
+from tracks.autosave_owner import adopt as _adopt_autosave, forget as _forget_autosave, owns as _owns_autosave
 from tracks.errors import ProjectError
 from tracks.project_boundary import (
     OutsideProject, check_takes_dir, is_link, is_regular_file, listed_take_ids, sweep, write_journal,
@@ -49,9 +49,6 @@ PROJECT_SUFFIX = ".resonant"
 SESSION_FILE = "session.json"
 AUTOSAVE_FILE = "autosave.json"
 
-# Autosaves this process wrote or opened: path -> (inode, mtime, size) when it did.
-_own_autosaves: dict[str, tuple[int, int, int]] = {}
-_own_lock = threading.Lock()
 
 
 def project_path(folder: str | os.PathLike) -> Path:
@@ -91,7 +88,8 @@ def save_project(session: Session, folder: str | os.PathLike) -> Path:
     journal = _write(session, path, SESSION_FILE, replaced)
     try:
         if owned:
-            _remove_autosave(path / AUTOSAVE_FILE)
+            _forget_autosave(autosave)
+            remove_quietly(autosave)
         _sweep_after_commit(path, replaced)
     finally:
         if journal is not None:
@@ -139,45 +137,14 @@ def discard_autosave(folder: str | os.PathLike) -> None:
     try:
         if replaced and check_takes_dir(path).is_dir():
             journal = write_journal(path / TAKES_DIR, sorted(replaced))
-        _remove_autosave(target)
+        _forget_autosave(target)
+        remove_quietly(target)
         _sweep_after_commit(path, replaced)
     except (OSError, OutsideProject) as err:
         raise ProjectError(f"cannot discard the autosave of {path}: {err}") from None
     finally:
         if journal is not None:
             remove_quietly(journal)
-
-
-def _remove_autosave(target: Path) -> None:
-    with _own_lock:
-        _own_autosaves.pop(_key(target), None)
-    remove_quietly(target)
-
-
-def _key(path: Path) -> str:
-    return os.path.abspath(path)
-
-
-def _signature(path: Path) -> tuple[int, int, int] | None:
-    try:
-        info = path.lstat()
-    except OSError:
-        return None
-    return info.st_ino, info.st_mtime_ns, info.st_size
-
-
-def _adopt_autosave(path: Path) -> None:
-    """Remember that this process wrote (or opened) ``path`` as it is now."""
-    sig = _signature(path)
-    if sig is not None:
-        with _own_lock:
-            _own_autosaves[_key(path)] = sig
-
-
-def _owns_autosave(path: Path) -> bool:
-    sig = _signature(path)
-    with _own_lock:
-        return sig is not None and _own_autosaves.get(_key(path)) == sig
 
 
 def has_newer_autosave(folder: str | os.PathLike) -> bool:
