@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from tracks.errors import ProjectError
 from tracks.project_boundary import (
     OutsideProject, check_takes_dir, is_link, is_regular_file, listed_take_ids, sweep, write_journal,
 )
+from tracks.project_lock import LockFailed, ProjectLock
 from tracks.project_format import (
     LOCK_FILE, SCHEMA_VERSION, TAKE_SUFFIX, TAKES_DIR, Document, MalformedDocument, NewerSchema,
     build_document, check_document, is_safe_id, plain,
@@ -48,6 +50,7 @@ from tracks.track import Track
 PROJECT_SUFFIX = ".resonant"
 SESSION_FILE = "session.json"
 AUTOSAVE_FILE = "autosave.json"
+SAVE_LOCK_WAIT = 2.0  # seconds a save waits for another process's brief save before saying who holds it
 
 
 
@@ -77,9 +80,19 @@ def save_project(session: Session, folder: str | os.PathLike) -> Path:
     """Save ``session`` to ``folder`` (``.resonant`` is appended if missing); returns the folder.
 
     Raises ProjectError, with nothing changed on disk, when the path is taken by something
-    that is not a project or cannot be written.
+    that is not a project or cannot be written, and ProjectLockedError naming the holder
+    when another process holds the project's lock for longer than ``SAVE_LOCK_WAIT``. The
+    save holds the lock itself (re-entrant: a caller that already holds it is not blocked),
+    so two saves never interleave; a caller that loads, changes and saves holds it around
+    all three (``changing_project``) so that no other writer's change is lost in between.
     """
     path = project_path(folder)
+    _check_target(path)
+    with _locked(path, "a save"):
+        return _save_project(session, path)
+
+
+def _save_project(session: Session, path: Path) -> Path:
     autosave = path / AUTOSAVE_FILE
     replaced = listed_take_ids(path / SESSION_FILE) or set()
     owned = _owns_autosave(autosave)
@@ -100,6 +113,12 @@ def save_project(session: Session, folder: str | os.PathLike) -> Path:
 def save_autosave(session: Session, folder: str | os.PathLike) -> Path:
     """Write ``autosave.json`` (and any new take files) into the project folder; returns its path."""
     path = project_path(folder)
+    _check_target(path)
+    with _locked(path, "an autosave"):
+        return _save_autosave(session, path)
+
+
+def _save_autosave(session: Session, path: Path) -> Path:
     autosave = path / AUTOSAVE_FILE
     replaced = listed_take_ids(autosave) or set()
     journal = _write(session, path, AUTOSAVE_FILE, replaced)
@@ -127,11 +146,29 @@ def _sweep_after_commit(path: Path, replaced: set[str]) -> None:
 
 def discard_autosave(folder: str | os.PathLike) -> None:
     """Remove the project's autosave (the person chose the last save instead) and the take
-    files only it listed. The caller holds the project lock."""
+    files only it listed."""
     path = _existing_or_suffixed(folder)
     target = path / AUTOSAVE_FILE
     if not (is_regular_file(target) or is_link(target)):
         return
+    with _locked(path, "discarding an autosave"):
+        _discard_autosave(path, target)
+
+
+@contextmanager
+def _locked(path: Path, what: str) -> Iterator[None]:
+    lock = ProjectLock(path, what=what, timeout=SAVE_LOCK_WAIT)
+    try:
+        lock.acquire()
+    except LockFailed as err:
+        raise ProjectError(f"cannot save to {path}: {err.reason}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _discard_autosave(path: Path, target: Path) -> None:
     replaced = listed_take_ids(target) or set()
     journal = None
     try:

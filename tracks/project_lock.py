@@ -7,11 +7,12 @@ command that changes a project holds it from the open to the save. A second writ
 
 The lock is ``<project>/.resonant.lock``. On POSIX it is an ``flock`` on that file, so the
 kernel releases it when the holder dies, even by SIGKILL: a stale lock cannot block anyone.
-The file's text (pid, host, what, since) is only there to name the holder. It is emptied
-on release and deleted only with a folder the lock itself created for a first save that
-never came; a locker checks, once it holds the flock, that the file it locked is still the
-one at the path, so such a deletion cannot let two writers in. Where ``fcntl`` is missing the lock falls back to creating the file
-exclusively, and a lock whose pid is dead on this host is stale and taken over.
+The file's text (pid, host, what, since) is only there to name the holder. The holder
+deletes the file as it releases the lock, so a project nobody is changing has none; a
+locker checks, once it holds the flock, that the file it locked is still the one at the
+path (not one deleted meanwhile), so the deletion cannot let two writers in. Where
+``fcntl`` is missing the lock falls back to creating the file exclusively, and a lock
+whose pid is dead on this host is stale and taken over.
 
 Locks are re-entrant within one process (a window's save while it holds the lock, a
 command that calls another), counted per folder.
@@ -33,7 +34,6 @@ from typing import TYPE_CHECKING, Iterator
 
 from tracks.atomic import pid_alive
 from tracks.errors import ProjectError, ProjectLockedError
-from tracks.project import project_path
 from tracks.project_format import LOCK_FILE
 
 if TYPE_CHECKING:
@@ -44,6 +44,20 @@ try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+
+
+class LockFailed(ProjectError):
+    """The lock file cannot be made (the folder is read-only, its parent missing...);
+    ``reason`` is the bare cause, for callers that say what they were doing."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _cannot_lock(folder: Path, err: OSError) -> LockFailed:
+    reason = (err.strerror or str(err)).lower()
+    return LockFailed(f"cannot lock {folder}: {reason}", reason)
 
 
 _held: dict[str, tuple[int, int]] = {}  # folder -> (fd, count) held by this process
@@ -100,6 +114,8 @@ class ProjectLock:
 
     def __init__(self, folder: str | os.PathLike, *, what: str = "", timeout: float = 0.0,
                  poll: float = 0.05) -> None:
+        from tracks.project import project_path  # project.py saves under this lock, so import late
+
         self.folder = project_path(folder)
         self.what = what or "a Resonant Studio process"
         self.timeout = timeout
@@ -132,13 +148,13 @@ class ProjectLock:
             except FileExistsError:
                 pass
             except OSError as err:
-                raise ProjectError(f"cannot lock {self.folder}: {(err.strerror or str(err)).lower()}") from None
+                raise _cannot_lock(self.folder, err) from None
         deadline = time.monotonic() + self.timeout
         while True:
             try:
                 fd = self._try_lock()
             except OSError as err:
-                raise ProjectError(f"cannot lock {self.folder}: {(err.strerror or str(err)).lower()}") from None
+                raise _cannot_lock(self.folder, err) from None
             if fd is not None:
                 with _held_lock:
                     _held[key] = (fd, 1)
@@ -159,10 +175,7 @@ class ProjectLock:
             del _held[key]
         unused_folder = self._made_folder and _only_lock_file(self.folder)
         try:
-            if fcntl is not None:
-                _write_fd(fd, b"")
-            if fcntl is None or unused_folder:
-                os.unlink(self.path)
+            os.unlink(self.path)  # while still holding it: see the module docstring
         except OSError:
             pass
         finally:
@@ -252,4 +265,6 @@ def _only_lock_file(folder: Path) -> bool:
 
 def holds_lock(folder: str | os.PathLike) -> bool:
     """True when this process holds ``folder``'s lock (a save can assert it)."""
+    from tracks.project import project_path
+
     return os.path.abspath(project_path(folder)) in _held
