@@ -229,3 +229,12 @@ def test_changing_a_project_saves_on_success_and_nothing_on_error(tmp_path):
     finally:
         child.kill()
         child.wait()
+
+
+def test_one_process_reaching_a_project_by_two_paths_holds_one_lock(tmp_path):
+    folder = save_project(_session(), tmp_path / "p")
+    alias = tmp_path / "alias.resonant"
+    alias.symlink_to(folder, target_is_directory=True)
+    with ProjectLock(folder, what="window"):
+        save_project(load_project(alias), alias)  # not blocked by our own lock
+        assert holds_lock(alias)

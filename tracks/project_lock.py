@@ -135,7 +135,7 @@ class ProjectLock:
         self.release()
 
     def acquire(self) -> None:
-        key = os.path.abspath(self.folder)
+        key = os.path.realpath(self.folder)  # one key however the folder is reached
         with _held_lock:
             if key in _held:
                 fd, count = _held[key]
@@ -164,7 +164,7 @@ class ProjectLock:
             time.sleep(self.poll)
 
     def release(self) -> None:
-        key = os.path.abspath(self.folder)
+        key = os.path.realpath(self.folder)  # one key however the folder is reached
         with _held_lock:
             if key not in _held:
                 return
@@ -267,4 +267,4 @@ def holds_lock(folder: str | os.PathLike) -> bool:
     """True when this process holds ``folder``'s lock (a save can assert it)."""
     from tracks.project import project_path
 
-    return os.path.abspath(project_path(folder)) in _held
+    return os.path.realpath(project_path(folder)) in _held
