@@ -9,6 +9,7 @@ fresh subprocess per mode and prints that process's peak RSS (ru_maxrss):
 * ``analysis``: engine.analysis.audio_io.read_for_analysis (mono, 22050 Hz, first 5 minutes)
 * ``import``: read_for_import (stereo, 44100 Hz, up to 20 minutes)
 * ``old-analysis`` (with ``--old``): the previous reader, read_audio + to_analysis_rate
+* ``analyze`` / ``old-analyze`` (with ``--full``): the whole analysis (librosa) after each reader
 * ``old-import`` (with ``--old-import``): sf.read of the whole file + soxr, as
   resonant_studio/audio_import.py did (needs ~4x the file's float32 size in memory)
 """
@@ -38,6 +39,18 @@ if mode == "analysis":
 elif mode == "import":
     from engine.analysis.audio_io import read_for_import
     out = read_for_import(path, 44100, 20 * 60).audio
+elif mode in ("analyze", "old-analyze"):
+    # the whole analysis (librosa features), fed by the new reader or by the old one
+    from engine.analysis import analyze
+    if mode == "analyze":
+        from engine.analysis.audio_io import read_for_analysis
+        loaded = read_for_analysis(path)
+    else:
+        spec = importlib.util.spec_from_file_location("old_audio_io", sys.argv[3])
+        old = importlib.util.module_from_spec(spec); sys.modules["old_audio_io"] = old; spec.loader.exec_module(old)
+        loaded = old.read_audio(path)
+    result = analyze._analyze(loaded.audio, loaded.sample_rate, path, loaded.duration, [])
+    out = loaded.audio
 elif mode == "old-analysis":
     spec = importlib.util.spec_from_file_location("old_audio_io", sys.argv[3])
     old = importlib.util.module_from_spec(spec); sys.modules["old_audio_io"] = old; spec.loader.exec_module(old)
@@ -69,6 +82,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=8)
     parser.add_argument("--old", help="path to the previous engine/analysis/audio_io.py, to measure it too")
     parser.add_argument("--old-import", action="store_true", help="also measure the whole-file import")
+    parser.add_argument("--full", action="store_true", help="also run the whole analysis after reading")
     args = parser.parse_args()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,6 +92,8 @@ def main() -> None:
         print(f"{path.name}: {args.seconds:g} s, {args.rate} Hz, {args.channels} ch, "
               f"{path.stat().st_size / 1e9:.2f} GB (made in {time.perf_counter() - t0:.0f} s)")
         modes = ["analysis", "import"] + (["old-analysis"] if args.old else []) + (["old-import"] if args.old_import else [])
+        if args.full:
+            modes += ["analyze"] + (["old-analyze"] if args.old else [])
         for mode in modes:
             cmd = [sys.executable, "-c", CHILD, mode, str(path)] + ([args.old] if args.old else [])
             subprocess.run(cmd, check=True, env=env, cwd=ROOT)
