@@ -2,8 +2,10 @@
 never leaves a project that cannot be opened, never loses a take it reported saved, and
 never leaves a half-written file under an export's final name.
 
-The writer is forked from this (already warm) process, so each kill costs milliseconds, not
-an interpreter start; where fork is missing the test is skipped (POSIX-only, like SIGKILL).
+The harness runs in a fresh interpreter (this file as a script), which forks each writer
+from itself: a fork costs milliseconds, not an interpreter start, and forking a process
+with no other threads (unlike pytest after Qt tests) cannot leave a child stuck on a lock
+some other thread held. POSIX only, like SIGKILL and fork.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import json
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -29,6 +33,7 @@ pytestmark = [pytest.mark.slow,
 
 KILLS = 120
 SR = 22050
+ROOT = Path(__file__).resolve().parents[1]
 CONTEXT = {"tempo": 120.0, "meter": [4, 4], "bars": 2, "tonic": 0, "mode": "major"}
 
 
@@ -79,8 +84,9 @@ def _check(folder: Path, log: Path, exports: Path) -> None:
         assert info.frames == session.num_samples, f
 
 
-def test_random_sigkills_during_save_autosave_and_export_lose_nothing(tmp_path):
-    rng = random.Random(int(os.environ.get("KILL_SEED", "1234")))
+def run_harness(tmp_path: Path, seed: int) -> None:
+    """Kill writers at random; raises AssertionError at the first promise broken."""
+    rng = random.Random(seed)
     kills = 0
     during = {"save": 0, "autosave": 0, "export": 0}
     started = time.monotonic()
@@ -122,3 +128,17 @@ def test_random_sigkills_during_save_autosave_and_export_lose_nothing(tmp_path):
     # Most kills land inside a write (the rest between two, or while loading).
     assert during["save"] >= 15 and during["export"] >= 15 and during["autosave"] >= 10, during
     assert time.monotonic() - started < 300
+
+
+def test_random_sigkills_during_save_autosave_and_export_lose_nothing(tmp_path):
+    seed = os.environ.get("KILL_SEED", "1234")
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, __file__, str(tmp_path), seed], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=600)
+    print(done.stdout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "120 kills" in done.stdout
+
+
+if __name__ == "__main__":
+    run_harness(Path(sys.argv[1]), int(sys.argv[2]))
