@@ -162,3 +162,13 @@ def test_bad_requests_are_refused(tmp_path, kwargs, phrase):
     _write(path, 0.2, 8000, 1)
     with pytest.raises(AudioFileError, match=phrase):
         read_audio(path, **kwargs)
+
+
+def test_an_import_longer_than_the_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "long.wav"
+    _write(path, 10.0, 8000, 1)
+    import soundfile
+
+    monkeypatch.setattr(soundfile.SoundFile, "read", lambda *a, **k: pytest.fail("read before refusing"))
+    with pytest.raises(AudioFileError, match=r"^'long\.wav' lasts 10 s, longer than the 4 s this app imports"):
+        read_for_import(path, 44100, max_seconds=4.0)

@@ -174,8 +174,12 @@ def _check_block(block: np.ndarray, p: Path, at_seconds: float) -> None:
 
 
 def read_audio(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECONDS, offset_seconds: float = 0.0,
-               *, sample_rate: int | None = None, channels: int | None = None) -> LoadedAudio:
+               *, sample_rate: int | None = None, channels: int | None = None,
+               refuse_longer: bool = False) -> LoadedAudio:
     """Read at most ``max_seconds`` from ``offset_seconds``, as ``channels`` at ``sample_rate``.
+
+    With ``refuse_longer`` a file whose header says it is longer than ``max_seconds`` is
+    refused before any of it is read, instead of being cut (an import wants all or none).
 
     Raises AudioFileError (an AnalysisError) with a sentence a person can act on.
     """
@@ -199,6 +203,9 @@ def read_audio(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECOND
             if not 1 <= have <= MAX_CHANNELS:
                 raise AudioFileError(f"{_describe(p)} has {have} channels (at most {MAX_CHANNELS} are read)")
             total = int(f.frames) if f.frames and 0 < f.frames < 2 ** 62 else 0
+            if refuse_longer and total > max_seconds * rate:
+                raise AudioFileError(f"{_describe(p)} lasts {_minutes(total / rate)}, longer than the "
+                                     f"{_minutes(max_seconds)} this app imports: cut it first")
             start = int(max(0.0, offset_seconds) * rate)
             if total and start >= total:
                 start = 0
@@ -252,8 +259,9 @@ def read_for_analysis(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS
 
 
 def read_for_import(path: str | os.PathLike, sample_rate: int, max_seconds: float) -> LoadedAudio:
-    """Stereo at the session's rate, at most ``max_seconds``: a dropped file becoming a take."""
-    return read_audio(path, max_seconds, sample_rate=sample_rate, channels=2)
+    """Stereo at the session's rate, refused if longer than ``max_seconds``: a dropped file
+    becoming a take."""
+    return read_audio(path, max_seconds, sample_rate=sample_rate, channels=2, refuse_longer=True)
 
 
 def to_analysis_rate(audio: np.ndarray, sample_rate: int) -> np.ndarray:
