@@ -12,8 +12,14 @@ Schema 1, as written::
 ``audio_scale`` is the power of two the take's audio was divided by so that it fits in
 FLAC's integer range (1 for any take whose peak is below full scale); see take_audio.py.
 Checking happens entirely before anything is built, so a bad file never yields half a
-session. Every problem is reported as :class:`MalformedDocument` with a short phrase
-saying where and what, which the caller turns into one sentence naming the file.
+session, and it is complete: every field's type, every range the engine would enforce
+(the context through context_schema.py), every size (tracks, takes, notes, text, samples:
+no take longer than the longest session the limits allow), and every field that names a
+file (take and track ids, take files, the project's name) is a plain name, never a path.
+Every problem is reported as :class:`MalformedDocument` with a short phrase saying where
+and what (``tracks[1].pan should be ...``), which the caller turns into one sentence
+naming the file. A save runs the same check on what it is about to write, so a session
+that would not open again is refused before anything is written.
 """
 
 from __future__ import annotations
