@@ -338,3 +338,18 @@ def test_a_render_stages_the_export_saves_the_project_then_commits(tmp_path, mon
     save_project(session, tmp_path / "p")
     files.commit()
     assert all(p.is_file() for p in result.paths) and load_project(tmp_path / "p")
+
+
+def test_an_export_that_cannot_fit_in_memory_is_refused_before_rendering(tmp_path, monkeypatch):
+    """The longest session the limits allow (9.1 hours) with one short take: a sentence, not an OOM."""
+    import tracks.export
+    import tracks.mixer
+
+    session = Session({"tempo": 30.0, "bars": 512, "meter": [16, 2]}, sample_rate=96000)
+    session.add_track(Track("Drums", "drums")).add_take(Take(np.zeros((100, 2), np.float32)))
+    monkeypatch.setattr(tracks.mixer, "render_stems", lambda s: pytest.fail("rendered"))
+    monkeypatch.setattr(tracks.export, "memory_budget", lambda: 8 << 30)
+    with pytest.raises(ExportError, match=r"^cannot export: the session lasts 9\.1 hours and rendering it would "
+                                          r"need about 234\.4 GB of memory, more than this machine can spare"):
+        export_all(session, mix_path=tmp_path / "mix.wav")
+    assert listing(tmp_path) == []

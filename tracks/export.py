@@ -37,7 +37,7 @@ from tracks.atomic import describe_os_error
 from tracks.audio_write import write_audio
 from tracks.errors import ExportError
 from tracks.file_set import FileSet
-from tracks.mixer import render_mix, render_stems
+from tracks.mixer import memory_budget, render_bytes, render_mix, render_stems
 from tracks.session import Session
 from tracks.track import Track
 
@@ -170,7 +170,17 @@ def _check_folder(folder: Path) -> None:
         raise ExportError(f"cannot write to {folder}: it is a file, not a folder")
 
 
+# Per frame, on top of the stems and the mix: quantising one file (float64, rounding, int32)
+# and measuring the mix's loudness (pyloudnorm's float64 filters).
+_EXPORT_BYTES_PER_FRAME = 64
+
+
 def _render(session: Session) -> tuple[list[tuple[Track, np.ndarray]], np.ndarray]:
+    need, budget = render_bytes(session, _EXPORT_BYTES_PER_FRAME), memory_budget()
+    if need > budget:
+        raise ExportError(f"cannot export: the session lasts {_hours(session.duration)} and rendering it would need "
+                          f"about {need / 2 ** 30:.1f} GB of memory, more than this machine can spare "
+                          f"({budget / 2 ** 30:.1f} GB), so shorten it (fewer bars or a faster tempo)")
     stems = render_stems(session)
     if not stems:
         raise ExportError("nothing to export: no audible track has a take (generate, unmute or unsolo a track first)")
@@ -187,6 +197,10 @@ def _stage(files: FileSet, target: Path, signal: np.ndarray, gain: np.float32, s
         files.stage(target, write)
     except (OSError, RuntimeError) as err:
         raise _failure(err, target) from err
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} hours" if seconds >= 3600 else f"{seconds / 60:.0f} minutes"
 
 
 def _failure(err: BaseException, where: Path) -> ExportError:
