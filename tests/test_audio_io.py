@@ -172,3 +172,10 @@ def test_an_import_longer_than_the_limit_is_refused_before_reading(tmp_path, mon
     monkeypatch.setattr(soundfile.SoundFile, "read", lambda *a, **k: pytest.fail("read before refusing"))
     with pytest.raises(AudioFileError, match=r"^'long\.wav' lasts 10 s, longer than the 4 s this app imports"):
         read_for_import(path, 44100, max_seconds=4.0)
+
+
+@pytest.mark.parametrize("bad,phrase", [("a\0b.wav", "holds a NUL character"), ("x" * 5000 + ".wav", "file name too long"),
+                                        (42, "is not a path")])
+def test_unusable_paths_are_one_sentence(tmp_path, bad, phrase):
+    with pytest.raises(AudioFileError, match=phrase):
+        read_audio(bad if isinstance(bad, int) else tmp_path / bad)

@@ -353,3 +353,12 @@ def test_an_export_that_cannot_fit_in_memory_is_refused_before_rendering(tmp_pat
                                           r"need about 234\.4 GB of memory, more than this machine can spare"):
         export_all(session, mix_path=tmp_path / "mix.wav")
     assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("bad,phrase", [("a\0b.wav", "a path cannot hold a NUL character"),
+                                        ("x" * 5000 + ".wav", "file name too long")])
+def test_unusable_export_paths_are_one_sentence(tmp_path, bad, phrase):
+    for kwargs in ({"mix_path": tmp_path / bad}, {"stems_dir": tmp_path / bad}):
+        with pytest.raises(ExportError, match=phrase):
+            export_all(make_session(), **kwargs)
+    assert listing(tmp_path) == []

@@ -531,3 +531,18 @@ def test_a_session_that_would_not_open_again_is_not_saved(tmp_path):
     with pytest.raises(ProjectError, match=r"^cannot save this session: context\.mode should be one of"):
         save_project(session, tmp_path / "p")
     assert not (tmp_path / "p.resonant").exists()
+
+
+@pytest.mark.parametrize("bad,phrase", [
+    ("a\0b", "a path cannot hold a NUL character"), ("", "no path was given"),
+    ("x" * 5000, "file name too long"), ("/", "name a project folder inside it"),
+])
+def test_unusable_paths_are_one_sentence(tmp_path, bad, phrase):
+    target = bad if bad in ("", "/") or bad.startswith("a") else str(tmp_path / bad)
+    for call in (lambda: load_project(target), lambda: load_autosave(target),
+                 lambda: save_project(make_session(), target), lambda: save_autosave(make_session(), target)):
+        with pytest.raises(ProjectError, match=phrase) as err:
+            call()
+        assert "\n" not in str(err.value)
+    assert not has_newer_autosave(target)
+    assert list(tmp_path.iterdir()) == []

@@ -40,6 +40,7 @@ from tracks.file_set import FileSet
 from tracks.mixer import memory_budget, render_bytes, render_mix, render_stems
 from tracks.session import Session
 from tracks.track import Track
+from tracks.user_path import user_path
 
 FORMATS = {"wav": "WAV", "flac": "FLAC"}
 SUBTYPES = {16: "PCM_16", 24: "PCM_24"}
@@ -271,17 +272,21 @@ def _remove_empty(folder: Path | None) -> None:
 
 
 def _check_plan(mix_path, stems_dir, format, bit_depth, target_lufs) -> _Plan:
-    mix = Path(mix_path).expanduser() if mix_path is not None else None
-    stems = Path(stems_dir).expanduser() if stems_dir is not None else None
+    mix = user_path(mix_path, ExportError, "export to") if mix_path is not None else None
+    stems = user_path(stems_dir, ExportError, "export to") if stems_dir is not None else None
     if mix is None and stems is None:
         raise ExportError("nothing to export: name a mix file or a stems folder")
     mix_fmt = _format_for(mix, format) if mix is not None else ""
     stems_fmt = _format_for(Path(f"stems.{format or mix_fmt or 'wav'}"), format or mix_fmt or "wav")
     _check_options(bit_depth, target_lufs)
-    if mix is not None:
-        _check_folder(mix.parent)
-    if stems is not None:
-        _check_folder(stems if stems.exists() else stems.parent)
+    for target in (t for t in (mix, stems) if t is not None):
+        try:
+            if target is mix:
+                _check_folder(mix.parent)
+            else:
+                _check_folder(stems if stems.exists() else stems.parent)
+        except OSError as err:  # a name too long for the filesystem, say
+            raise _failure(err, target) from None
     return _Plan(mix, mix_fmt, stems, stems_fmt)
 
 

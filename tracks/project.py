@@ -45,6 +45,7 @@ from tracks.safe_load import SafeLoadError, load_json_file
 from tracks.session import Session
 from tracks.take import Take
 from tracks.take_audio import TakeFileError, audio_scale, read_take_file, write_take_file
+from tracks.user_path import os_reason, user_path
 from tracks.track import Track
 
 PROJECT_SUFFIX = ".resonant"
@@ -60,7 +61,11 @@ def project_path(folder: str | os.PathLike) -> Path:
     An existing project folder is used as named even without the suffix, so a project that
     was opened from a folder is saved back into that same folder.
     """
-    path = Path(folder).expanduser()
+    path = user_path(folder, ProjectError, "use")
+    if not path.name:  # "/", "." or ".."
+        path = path.resolve()
+        if not path.name:
+            raise ProjectError(f"cannot use {folder}: name a project folder inside it")
     if path.name.endswith(PROJECT_SUFFIX) or is_project(path):
         return path
     return path.with_name(path.name + PROJECT_SUFFIX)
@@ -72,7 +77,10 @@ def autosave_path(folder: str | os.PathLike) -> Path:
 
 def is_project(folder: str | os.PathLike) -> bool:
     path = Path(folder)
-    return (path / SESSION_FILE).is_file() or (path / AUTOSAVE_FILE).is_file()
+    try:
+        return (path / SESSION_FILE).is_file() or (path / AUTOSAVE_FILE).is_file()
+    except (OSError, ValueError):  # a name too long, a NUL: not a project
+        return False
 
 
 # --- saving --------------------------------------------------------------------------------------
@@ -87,9 +95,12 @@ def save_project(session: Session, folder: str | os.PathLike) -> Path:
     all three (``changing_project``) so that no other writer's change is lost in between.
     """
     path = project_path(folder)
-    _check_target(path)
-    with _locked(path, "a save"):
-        return _save_project(session, path)
+    try:
+        _check_target(path)
+        with _locked(path, "a save"):
+            return _save_project(session, path)
+    except OSError as err:  # from a check before the write (the write reports its own)
+        raise ProjectError(f"cannot save to {path}: {os_reason(err)}") from None
 
 
 def _save_project(session: Session, path: Path) -> Path:
@@ -113,9 +124,12 @@ def _save_project(session: Session, path: Path) -> Path:
 def save_autosave(session: Session, folder: str | os.PathLike) -> Path:
     """Write ``autosave.json`` (and any new take files) into the project folder; returns its path."""
     path = project_path(folder)
-    _check_target(path)
-    with _locked(path, "an autosave"):
-        return _save_autosave(session, path)
+    try:
+        _check_target(path)
+        with _locked(path, "an autosave"):
+            return _save_autosave(session, path)
+    except OSError as err:
+        raise ProjectError(f"cannot save to {path}: {os_reason(err)}") from None
 
 
 def _save_autosave(session: Session, path: Path) -> Path:
@@ -186,7 +200,10 @@ def _discard_autosave(path: Path, target: Path) -> None:
 
 def has_newer_autosave(folder: str | os.PathLike) -> bool:
     """True when the folder has an autosave written after its last save (or never saved)."""
-    path = _existing_or_suffixed(folder)
+    try:
+        path = _existing_or_suffixed(folder)
+    except ProjectError:
+        return False
     try:
         auto = (path / AUTOSAVE_FILE).stat().st_mtime_ns
     except OSError:
@@ -303,22 +320,32 @@ def _dumps(document: dict) -> str:
 # --- loading -------------------------------------------------------------------------------------
 def load_project(folder: str | os.PathLike) -> Session:
     """Open a saved project. Raises ProjectError naming the file at fault; never writes."""
-    return _read(_existing_or_suffixed(folder), SESSION_FILE)
+    path = _existing_or_suffixed(folder)
+    try:
+        return _read(path, SESSION_FILE)
+    except OSError as err:
+        raise ProjectError(f"cannot open {path}: {os_reason(err)}") from None
 
 
 def load_autosave(folder: str | os.PathLike) -> Session:
     """Open the project's autosave instead of its last save; this process then owns it
     (its next save_project supersedes and removes it)."""
     path = _existing_or_suffixed(folder)
-    session = _read(path, AUTOSAVE_FILE)
+    try:
+        session = _read(path, AUTOSAVE_FILE)
+    except OSError as err:
+        raise ProjectError(f"cannot open {path}: {os_reason(err)}") from None
     _adopt_autosave(path / AUTOSAVE_FILE)
     return session
 
 
 def _existing_or_suffixed(folder: str | os.PathLike) -> Path:
-    path = Path(folder).expanduser()
+    path = user_path(folder, ProjectError, "open")
     suffixed = project_path(path)
-    return suffixed if not path.exists() and suffixed.exists() else path
+    try:
+        return suffixed if not path.exists() and suffixed.exists() else path
+    except OSError as err:
+        raise ProjectError(f"cannot open {path}: {os_reason(err)}") from None
 
 
 def _read(path: Path, document_name: str) -> Session:

@@ -141,14 +141,15 @@ class ProjectLock:
                 fd, count = _held[key]
                 _held[key] = (fd, count + 1)
                 return
-        if not self.folder.exists():
-            try:
-                self.folder.mkdir()
-                self._made_folder = True
-            except FileExistsError:
-                pass
-            except OSError as err:
-                raise _cannot_lock(self.folder, err) from None
+        try:
+            if not self.folder.exists():
+                try:
+                    self.folder.mkdir()
+                    self._made_folder = True
+                except FileExistsError:
+                    pass
+        except OSError as err:
+            raise _cannot_lock(self.folder, err) from None
         deadline = time.monotonic() + self.timeout
         while True:
             try:

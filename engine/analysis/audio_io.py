@@ -102,9 +102,17 @@ def check_regular_file(path: str | os.PathLike) -> Path:
     Checked before anything opens it: opening a FIFO blocks until a writer comes, and a
     device such as /dev/zero reads forever.
     """
-    p = Path(path).expanduser()
+    try:
+        p = Path(path)
+        p = p.expanduser()
+    except TypeError:
+        raise AudioFileError(f"{path!r} is not a path") from None
+    except RuntimeError:  # "~nobody/x": keep it as typed
+        pass
     try:
         info = p.stat()
+    except ValueError:
+        raise AudioFileError(f"{str(p)!r} is not a usable path (it holds a NUL character)") from None
     except FileNotFoundError:
         raise AudioFileError(f"{p} does not exist") from None
     except OSError as err:
