@@ -238,3 +238,21 @@ def test_one_process_reaching_a_project_by_two_paths_holds_one_lock(tmp_path):
     with ProjectLock(folder, what="window"):
         save_project(load_project(alias), alias)  # not blocked by our own lock
         assert holds_lock(alias)
+
+
+def test_without_flock_a_dead_holders_lock_is_stale_and_a_live_ones_is_not(tmp_path, monkeypatch):
+    """The fallback for platforms without fcntl (Windows): an exclusive file naming its holder."""
+    import tracks.project_lock as pl
+
+    monkeypatch.setattr(pl, "fcntl", None)
+    folder = save_project(_session(), tmp_path / "p")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock_file = folder / LOCK_FILE
+    lock_file.write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname(), "what": "crashed"}))
+    with ProjectLock(folder, what="window"):
+        assert json.loads(lock_file.read_text())["what"] == "window"
+    assert not lock_file.exists()
+    lock_file.write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "what": "resonant render"}))
+    with pytest.raises(ProjectLockedError, match=rf"resonant render, pid {os.getppid()} on "):
+        ProjectLock(folder).acquire()

@@ -15,7 +15,8 @@ path (not one deleted meanwhile), so the deletion cannot let two writers in. Whe
 whose pid is dead on this host is stale and taken over.
 
 Locks are re-entrant within one process (a window's save while it holds the lock, a
-command that calls another), counted per folder.
+command that calls another), counted per folder: this is a lock between processes, not
+between threads of one process (the window already lets one autosave run at a time).
 """
 
 from __future__ import annotations
@@ -223,9 +224,12 @@ class ProjectLock:
             if (isinstance(info, dict) and info.get("host") == socket.gethostname()
                     and isinstance(info.get("pid"), int) and not pid_alive(info["pid"])):
                 try:
-                    os.unlink(self.path)
+                    os.unlink(self.path)  # stale: its holder died; try once more at once
+                    fd = _open_lock_file(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL)
                 except OSError:
-                    pass
+                    return None
+                _write_fd(fd, _holder_text(self.what))
+                return fd
             return None
         _write_fd(fd, _holder_text(self.what))
         return fd
