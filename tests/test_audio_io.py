@@ -179,3 +179,10 @@ def test_an_import_longer_than_the_limit_is_refused_before_reading(tmp_path, mon
 def test_unusable_paths_are_one_sentence(tmp_path, bad, phrase):
     with pytest.raises(AudioFileError, match=phrase):
         read_audio(bad if isinstance(bad, int) else tmp_path / bad)
+
+
+def test_a_huge_limit_allocates_only_what_the_file_holds(tmp_path):
+    path = tmp_path / "short.wav"
+    _write(path, 0.5, 8000, 1)
+    loaded = read_audio(path, max_seconds=1e300, sample_rate=8000, channels=1)
+    assert len(loaded.audio) == 4000 and not loaded.truncated

@@ -197,7 +197,7 @@ def read_audio(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECOND
         raise AudioFileError(f"a reading limit of {max_seconds!r} seconds is not a positive number")
     if not (isinstance(offset_seconds, (int, float)) and math.isfinite(offset_seconds)):
         raise AudioFileError(f"an offset of {offset_seconds!r} seconds is not a number")
-    if sample_rate is not None and not MIN_RATE <= sample_rate <= MAX_RATE:
+    if sample_rate is not None and not (isinstance(sample_rate, int) and MIN_RATE <= sample_rate <= MAX_RATE):
         raise AudioFileError(f"cannot resample to {sample_rate} Hz: choose {MIN_RATE}-{MAX_RATE} Hz")
     if channels is not None and channels not in (1, 2):
         raise AudioFileError(f"cannot read audio as {channels} channels: choose 1 or 2")
@@ -224,7 +224,7 @@ def read_audio(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECOND
                 want = min(want, total - start)
             out_rate = int(sample_rate or rate)
             out_ch = int(channels or have)
-            audio, read = _stream(f, p, want, rate, out_rate, out_ch, start / rate)
+            audio, read = _stream(f, p, want, rate, out_rate, out_ch, start / rate, known_length=bool(total))
             truncated = bool(total and total - start > want) or (not total and read >= want)
     except AudioFileError:
         raise
@@ -240,12 +240,14 @@ def read_audio(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECOND
     return LoadedAudio(p, audio, out_rate, out_ch, float(duration), truncated, rate, have, float(max_seconds))
 
 
-def _stream(f, p: Path, want: int, rate: int, out_rate: int, out_ch: int, t0: float) -> tuple[np.ndarray, int]:
+def _stream(f, p: Path, want: int, rate: int, out_rate: int, out_ch: int, t0: float, *,
+            known_length: bool) -> tuple[np.ndarray, int]:
     """Read ``want`` frames block by block: check, downmix, resample, append."""
     import soxr
 
     resampler = soxr.ResampleStream(rate, out_rate, out_ch, dtype="float32", quality="HQ") if out_rate != rate else None
-    out = _Growing(int(math.ceil(want * out_rate / rate)) + 64, out_ch)
+    estimate = int(math.ceil(want * out_rate / rate)) + 64
+    out = _Growing(estimate if known_length else min(estimate, 1 << 20), out_ch)  # grow only as audio comes
     block_frames = max(1024, BLOCK_SAMPLES // f.channels)
     done = 0
     while done < want:
