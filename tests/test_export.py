@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from tracks import ExportError, Session, Take, Track
-from tracks.export import export_mix, export_stems, slugify
+from tracks.export import export_all, export_mix, export_stems, slugify
 
 SR = 22050
 CONTEXT = {"tempo": 120.0, "meter": [4, 4], "bars": 2, "tonic": 0, "mode": "major"}  # 4 s
@@ -237,22 +238,127 @@ def test_read_only_folder(tmp_path):
         tmp_path.chmod(0o700)
 
 
+def _full_disk_on_file(monkeypatch, n: int) -> list:
+    """Make the ``n``-th file written run out of space part way (as ENOSPC from write())."""
+    import tracks.audio_write
+
+    real, files = tracks.audio_write.write_chunk, []
+
+    def write(f, data):
+        if f not in files:
+            files.append(f)
+        if len(files) == n and f.tell() > 1000:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(f, data)
+
+    monkeypatch.setattr(tracks.audio_write, "write_chunk", write)
+    return files
+
+
 def test_a_failure_part_way_through_stems_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
     session = make_session()
     first = export_stems(session, tmp_path, format="wav", bit_depth=16)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    import tracks.export
-
-    real_write, calls = tracks.export.sf.write, []
-
-    def failing_write(*args, **kwargs):
-        calls.append(args[0])
-        if len(calls) == 3:
-            raise OSError(28, "No space left on device")
-        return real_write(*args, **kwargs)
-
-    monkeypatch.setattr(tracks.export.sf, "write", failing_write)
-    with pytest.raises(ExportError, match="no space left on device"):
+    _full_disk_on_file(monkeypatch, 3)
+    with pytest.raises(ExportError, match=r"^cannot write to .*03-[a-z0-9-]+\.wav: no space left on device$"):
         export_stems(session, tmp_path, format="wav", bit_depth=24)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     assert all(sf.info(str(p)).subtype == "PCM_16" for p in first.paths)
+
+
+def test_mix_and_stems_are_all_or_nothing(tmp_path, monkeypatch):
+    """A full disk on the last stem leaves no new mix either (the issue's render left p.wav)."""
+    session = make_session()
+    _full_disk_on_file(monkeypatch, 4)  # mix, stem 1, stem 2, stem 3
+    with pytest.raises(ExportError, match="no space left on device"):
+        export_all(session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "p-stems")
+    assert listing(tmp_path) == []
+    monkeypatch.undo()
+    result = export_all(session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "p-stems")
+    assert result.paths[0] == tmp_path / "p.wav" and len(result.paths) == 4
+    assert all(p.is_file() for p in result.paths)
+
+
+def test_a_rename_failing_part_way_puts_back_every_file_it_replaced(tmp_path, monkeypatch):
+    session = make_session()
+    export_all(session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "stems", bit_depth=16)
+    before = {str(p.relative_to(tmp_path)): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    real_replace, renames = os.replace, []
+
+    def flaky(src, dst):
+        if not str(src).endswith(".tmp") or not str(dst).endswith(".tmp"):  # not a roll-back
+            renames.append(dst)
+            if len(renames) == 3:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky)
+    with pytest.raises(ExportError, match="input/output error"):
+        export_all(session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "stems", bit_depth=24)
+    monkeypatch.undo()
+    after = {str(p.relative_to(tmp_path)): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before
+
+
+@pytest.mark.skipif(not hasattr(os, "umask"), reason="POSIX permissions")
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_exports_get_the_users_umask_permissions_not_0600(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        result = export_all(make_session(), mix_path=tmp_path / "mix.flac", stems_dir=tmp_path / "stems")
+    finally:
+        os.umask(old)
+    modes = {oct(p.stat().st_mode & 0o777) for p in result.paths}
+    assert modes == {oct(0o666 & ~umask)}
+
+
+def test_a_render_stages_the_export_saves_the_project_then_commits(tmp_path, monkeypatch):
+    """The pattern the app's render uses: a failed save leaves neither project nor export."""
+    from tracks import ProjectError
+    from tracks.export import stage_export
+    from tracks.file_set import FileSet
+    from tracks.project import load_project, save_project
+
+    session = make_session()
+    files = FileSet()
+    result, made = stage_export(files, session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "p-stems")
+    _full_disk_on_file(monkeypatch, 1)  # the project's first take file
+    with pytest.raises(ProjectError, match="no space left on device"):
+        try:
+            save_project(session, tmp_path / "p")
+        except BaseException:
+            files.discard()
+            if made is not None:
+                made.rmdir()
+            raise
+    assert listing(tmp_path) == []
+    monkeypatch.undo()
+    files = FileSet()
+    result, _ = stage_export(files, session, mix_path=tmp_path / "p.wav", stems_dir=tmp_path / "p-stems")
+    save_project(session, tmp_path / "p")
+    files.commit()
+    assert all(p.is_file() for p in result.paths) and load_project(tmp_path / "p")
+
+
+def test_an_export_that_cannot_fit_in_memory_is_refused_before_rendering(tmp_path, monkeypatch):
+    """The longest session the limits allow (9.1 hours) with one short take: a sentence, not an OOM."""
+    import tracks.export
+    import tracks.mixer
+
+    session = Session({"tempo": 30.0, "bars": 512, "meter": [16, 2]}, sample_rate=96000)
+    session.add_track(Track("Drums", "drums")).add_take(Take(np.zeros((100, 2), np.float32)))
+    monkeypatch.setattr(tracks.mixer, "render_stems", lambda s: pytest.fail("rendered"))
+    monkeypatch.setattr(tracks.export, "memory_budget", lambda: 8 << 30)
+    with pytest.raises(ExportError, match=r"^cannot export: the session lasts 9\.1 hours and rendering it would "
+                                          r"need about 234\.4 GB of memory, more than this machine can spare"):
+        export_all(session, mix_path=tmp_path / "mix.wav")
+    assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("bad,phrase", [("a\0b.wav", "a path cannot hold a NUL character"),
+                                        ("x" * 5000 + ".wav", "file name too long")])
+def test_unusable_export_paths_are_one_sentence(tmp_path, bad, phrase):
+    for kwargs in ({"mix_path": tmp_path / bad}, {"stems_dir": tmp_path / bad}):
+        with pytest.raises(ExportError, match=phrase):
+            export_all(make_session(), **kwargs)
+    assert listing(tmp_path) == []

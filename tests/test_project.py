@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -19,7 +20,7 @@ from tracks.take_audio import FULL_SCALE, audio_scale, read_take_file, write_tak
 SR = 22050
 CONTEXT = {
     "tempo": 120.0, "meter": [4, 4], "tonic": 9, "mode": "minor", "bars": 2,
-    "chords": [{"root_pc": 9, "quality": "min"}, {"root_pc": 5, "quality": "maj"}],
+    "chords": [{"root": 9, "quality": "min"}, {"root": 5, "quality": "maj"}],
     "genre": "lofi", "moods": ["calm"], "energy": 0.4, "instruments": {"bass": "synth bass"},
     "roles": ["drums", "bass", "melody"], "tags": [], "description": "test",
 }
@@ -259,23 +260,64 @@ def test_a_failed_flac_write_is_a_project_error_and_leaves_nothing(tmp_path, mon
     def broken(*args, **kwargs):
         raise sf.LibsndfileError(0, "Error writing: ")
 
-    monkeypatch.setattr(tracks.take_audio.sf, "write", broken)
+    monkeypatch.setattr(tracks.take_audio, "write_audio", broken)
     with pytest.raises(ProjectError, match=r"^cannot save to .*p\.resonant: "):
         save_project(make_session(), tmp_path / "p")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_leftovers_of_a_hard_crash_do_not_stop_loading_and_are_swept(tmp_path):
+def test_a_full_disk_says_so_and_keeps_the_previous_project(tmp_path, monkeypatch):
+    import tracks.audio_write
+
     session = make_session()
     folder = save_project(session, tmp_path / "p")
-    (folder / ".session.json.abc123.tmp").write_text('{"half": ')
-    (folder / "takes" / ".deadbeef0000.flac.x1.tmp").write_bytes(b"fLaC")
-    (folder / "takes" / "0123456789ab.flac").write_bytes(b"orphan written before the commit")
+    before = snapshot(folder)
+    session.track("Drums").add_take(Take(_audio(21, session.num_samples)))
+
+    def full(f, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tracks.audio_write, "write_chunk", full)
+    with pytest.raises(ProjectError, match=r"^cannot save to .*p\.resonant: no space left on device$"):
+        save_project(session, folder)
+    assert snapshot(folder) == before
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_leftovers_of_a_dead_save_are_swept_and_nothing_else(tmp_path):
+    from tracks.atomic import HOST_TAG
+
+    session = make_session()
+    folder = save_project(session, tmp_path / "p")
+    dead, alive = _dead_pid(), os.getppid()
+    stale = [folder / f".session.json.{HOST_TAG}-{dead}.abc123.tmp",
+             folder / "takes" / f".deadbeef0000.flac.{HOST_TAG}-{dead}.x1.tmp"]
+    kept = [folder / f".session.json.{HOST_TAG}-{alive}.abc123.tmp",  # another process is writing it
+            folder / f".session.json.00000000-{dead}.abc123.tmp",  # another host's
+            folder / ".session.json.abc123.tmp",  # no writer named: not provably ours
+            folder / "takes" / "0123456789ab.flac",  # no session.json ever listed it
+            folder / "takes" / "holiday-recording.flac",
+            folder / "notes.txt"]
+    for f in stale + kept:
+        f.write_bytes(b"x")
+    # a save killed before its commit: its journal names the take file it had written
+    (folder / "takes" / "abcdef012345.flac").write_bytes(b"x")
+    (folder / "takes" / f".new-takes.{HOST_TAG}-{dead}.0a1b2c3d.json").write_text('["abcdef012345"]')
+    stale += [folder / "takes" / "abcdef012345.flac", folder / "takes" / f".new-takes.{HOST_TAG}-{dead}.0a1b2c3d.json"]
+    (folder / "takes" / f".new-takes.{HOST_TAG}-{alive}.0a1b2c3d.json").write_text('["0123456789ab"]')
+    kept.append(folder / "takes" / f".new-takes.{HOST_TAG}-{alive}.0a1b2c3d.json")  # still saving
     assert_same_session(session, load_project(folder))
     save_project(session, folder)
-    assert not (folder / ".session.json.abc123.tmp").exists()
-    assert not (folder / "takes" / ".deadbeef0000.flac.x1.tmp").exists()
-    assert not (folder / "takes" / "0123456789ab.flac").exists()
+    assert [f for f in stale if f.exists()] == []
+    assert [f for f in kept if not f.exists()] == []
 
 
 def test_a_context_value_json_cannot_hold_is_refused_before_writing(tmp_path):
@@ -315,7 +357,23 @@ MALFORMED = [
     ("bad_note", _edit(["tracks", 1, "takes", 0, "notes"], [[300, 0, 1, 100]]), "tracks[1].takes[0].notes[0]"),
     ("bad_scale", _edit(["tracks", 0, "takes", 0, "audio_scale"], 3), "audio_scale should be a power of two"),
     ("sample_rate", _edit(["sample_rate"], 12345), "sample_rate 12345 is not supported"),
-    ("tempo_text", _edit(["context", "tempo"], "fast"), "context.tempo should be a number"),
+    ("tempo_text", _edit(["context", "tempo"], "fast"), "context.tempo should be a tempo between 30 and 300 bpm"),
+    ("tempo_above_engine", _edit(["context", "tempo"], 400), "context.tempo should be a tempo between 30 and 300 bpm"),
+    ("tempo_below_engine", _edit(["context", "tempo"], 20), "context.tempo should be a tempo between 30 and 300 bpm"),
+    ("bars_above_engine", _edit(["context", "bars"], 513), "context.bars should be a whole number of bars from 1 to 512"),
+    ("bars_huge", _edit(["context", "bars"], 10 ** 15), "context.bars should be"),
+    ("mode_klingon", _edit(["context", "mode"], "klingon"), "context.mode should be one of major, minor"),
+    ("chord_quality", _edit(["context", "chords"], [{"root": 0, "quality": "klingon"}]), "context.chords should be"),
+    ("chord_root", _edit(["context", "chords"], [{"root": 40, "quality": "maj"}]), "context.chords should be"),
+    ("energy_range", _edit(["context", "energy"], 7), "context.energy should be a number from 0 to 1"),
+    ("instrument_role", _edit(["context", "instruments"], {"kazoo": "x"}), "context.instruments should be"),
+    ("roles_unknown", _edit(["context", "roles"], ["drums", "klingon"]), "context.roles should be"),
+    ("meter_denominator", _edit(["context", "meter"], [4, 32]), "context.meter should be"),
+    ("duration_longer_than_bars", _edit(["context", "duration_seconds"], 3600), "context.duration_seconds 3600 is longer"),
+    ("track_id_path", _edit(["tracks", 0, "id"], "../../etc"), "tracks[0].id '../../etc' is not a valid track id"),
+    ("num_samples_huge", _edit(["tracks", 0, "takes", 0, "num_samples"], 10 ** 13), "tracks[0].takes[0].num_samples should be from 0 to"),
+    ("name_control_chars", _edit(["tracks", 0, "name"], "a\x1b[2Jb"), "tracks[0].name holds control characters"),
+    ("seed_negative", _edit(["tracks", 0, "takes", 0, "seed"], -1), "tracks[0].takes[0].seed should be"),
     ("meter_shape", _edit(["context", "meter"], [4]), "context.meter should be"),
     ("duration_text", _edit(["context", "duration_seconds"], "1s"), "context.duration_seconds should be"),
     ("schema_text", _edit(["schema_version"], "1"), "schema_version should be a whole number"),
@@ -452,3 +510,39 @@ def test_malformed_autosave_is_refused_and_left_alone(tmp_path):
     (folder / "autosave.json").write_text("{")
     message = _assert_refused(folder, "is not valid JSON", loader=load_autosave)
     assert "autosave.json" in message
+
+
+@pytest.mark.skipif(not hasattr(os, "umask"), reason="POSIX permissions")
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_project_files_get_the_users_umask_permissions_not_0600(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        folder = save_project(make_session(), tmp_path / "p")
+        save_autosave(make_session(), folder)
+    finally:
+        os.umask(old)
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert len(files) >= 5
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o666 & ~umask)}
+
+
+def test_a_session_that_would_not_open_again_is_not_saved(tmp_path):
+    session = Session({**CONTEXT, "mode": "klingon"}, sample_rate=SR)
+    with pytest.raises(ProjectError, match=r"^cannot save this session: context\.mode should be one of"):
+        save_project(session, tmp_path / "p")
+    assert not (tmp_path / "p.resonant").exists()
+
+
+@pytest.mark.parametrize("bad,phrase", [
+    ("a\0b", "a path cannot hold a NUL character"), ("", "no path was given"),
+    ("x" * 5000, "file name too long"), ("/", "name a project folder inside it"),
+])
+def test_unusable_paths_are_one_sentence(tmp_path, bad, phrase):
+    target = bad if bad in ("", "/") or bad.startswith("a") else str(tmp_path / bad)
+    for call in (lambda: load_project(target), lambda: load_autosave(target),
+                 lambda: save_project(make_session(), target), lambda: save_autosave(make_session(), target)):
+        with pytest.raises(ProjectError, match=phrase) as err:
+            call()
+        assert "\n" not in str(err.value)
+    assert not has_newer_autosave(target)
+    assert list(tmp_path.iterdir()) == []

@@ -3,7 +3,7 @@
 Pure Python + numpy. Never imports Qt, ``engine`` or ``resonant_studio``.
 """
 
-from tracks.errors import ExportError, LockedTrackError, ProjectError, TracksError
+from tracks.errors import ExportError, LockedTrackError, ProjectError, ProjectLockedError, TracksError
 from tracks.session import Session
 from tracks.take import Take
 from tracks.track import ROLES, Track
@@ -12,6 +12,7 @@ __all__ = [
     "ExportError",
     "LockedTrackError",
     "ProjectError",
+    "ProjectLockedError",
     "ROLES",
     "Session",
     "Take",

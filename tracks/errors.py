@@ -15,3 +15,7 @@ class ProjectError(TracksError):
 
 class ExportError(TracksError):
     """An export cannot be written."""
+
+
+class ProjectLockedError(ProjectError):
+    """Another process is changing the project (holds its lock); the message names it."""

@@ -10,8 +10,14 @@ so the stems still sum to the mix (to within the last bit of each file). The gai
   which case it is turned down to peak at -1 dBFS.
 
 Whenever the gain differs from what was asked, :attr:`ExportResult.notes` says so in a
-sentence. Samples are quantised by rounding (no dither) and every file is written to a temp
-file in the target folder and renamed into place; a failed export leaves nothing behind.
+sentence. Samples are quantised by rounding (no dither).
+
+All or nothing: every file of an export (the mix, each stem, or both with
+:func:`export_all`) is written to a temp name first and only then are they renamed into
+place together (tracks/file_set.py); a failure removes what the export started, puts back
+any file it had already replaced, and names the cause ("no space left on device"). An
+app that also saves the project can stage both in one :class:`FileSet` via
+:func:`stage_export` and commit after the save.
 """
 
 from __future__ import annotations
@@ -25,13 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from tracks.atomic import commit, describe_os_error, remove_quietly, staged
+from tracks.atomic import describe_os_error
+from tracks.audio_write import write_audio
 from tracks.errors import ExportError
-from tracks.mixer import render_mix, render_stems
+from tracks.file_set import FileSet
+from tracks.mixer import memory_budget, render_bytes, render_mix, render_stems
 from tracks.session import Session
 from tracks.track import Track
+from tracks.user_path import user_path
 
 FORMATS = {"wav": "WAV", "flac": "FLAC"}
 SUBTYPES = {16: "PCM_16", 24: "PCM_24"}
@@ -164,48 +172,144 @@ def _check_folder(folder: Path) -> None:
         raise ExportError(f"cannot write to {folder}: it is a file, not a folder")
 
 
+# Per frame, on top of the stems and the mix: quantising one file (float64, rounding, int32)
+# and measuring the mix's loudness (pyloudnorm's float64 filters).
+_EXPORT_BYTES_PER_FRAME = 64
+
+
 def _render(session: Session) -> tuple[list[tuple[Track, np.ndarray]], np.ndarray]:
+    need, budget = render_bytes(session, _EXPORT_BYTES_PER_FRAME), memory_budget()
+    if need > budget:
+        raise ExportError(f"cannot export: the session lasts {_hours(session.duration)} and rendering it would need "
+                          f"about {need / 2 ** 30:.1f} GB of memory, more than this machine can spare "
+                          f"({budget / 2 ** 30:.1f} GB), so shorten it (fewer bars or a faster tempo)")
     stems = render_stems(session)
     if not stems:
         raise ExportError("nothing to export: no audible track has a take (generate, unmute or unsolo a track first)")
     return stems, render_mix(session, stems)
 
 
-def _write_all(files: list[tuple[Path, np.ndarray]], sample_rate: int, fmt: str, bit_depth: int) -> None:
-    """Stage every file, then rename them all into place; on any failure remove what was staged."""
-    staged_files: list[tuple[Path, Path]] = []
-    current = files[0][0]
+def _stage(files: FileSet, target: Path, signal: np.ndarray, gain: np.float32, sample_rate: int, fmt: str,
+           bit_depth: int) -> None:
+    """Stage one file; the gain is applied here, one file at a time, not to all at once."""
+    def write(tmp: Path) -> None:
+        write_audio(tmp, quantise(signal * gain, bit_depth), sample_rate, format=FORMATS[fmt],
+                    subtype=SUBTYPES[bit_depth])
     try:
-        for target, audio in files:
-            current = target
-            if target.is_dir():
-                raise IsADirectoryError(21, "a folder with that name is in the way")
-            with staged(target) as tmp:
-                staged_files.append((tmp, target))
-                sf.write(str(tmp), quantise(audio, bit_depth), sample_rate,
-                         format=FORMATS[fmt], subtype=SUBTYPES[bit_depth])
-        for tmp, target in staged_files:
-            current = target
-            commit(tmp, target)
+        files.stage(target, write)
     except (OSError, RuntimeError) as err:
-        for tmp, _ in staged_files:
-            remove_quietly(tmp)
-        reason = describe_os_error(err) if isinstance(err, OSError) else str(err)
-        raise ExportError(f"cannot write to {current}: {reason}") from err
+        raise _failure(err, target) from err
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} hours" if seconds >= 3600 else f"{seconds / 60:.0f} minutes"
+
+
+def _failure(err: BaseException, where: Path) -> ExportError:
+    if isinstance(err, OSError):
+        reason = describe_os_error(err)
+    else:
+        reason = (getattr(err, "error_string", None) or str(err) or type(err).__name__).strip().rstrip(".")
+    return ExportError(f"cannot write to {where}: {reason}")
+
+
+def _commit(files: FileSet) -> None:
+    first = files.targets[0]
+    try:
+        files.commit()
+    except (OSError, RuntimeError) as err:
+        raise _failure(err, files.failed_target or first) from err
+
+
+@dataclass(frozen=True)
+class _Plan:
+    mix_path: Path | None
+    mix_fmt: str
+    stems_dir: Path | None
+    stems_fmt: str
+
+
+def stage_export(files: FileSet, session: Session, *, mix_path: str | os.PathLike | None = None,
+                 stems_dir: str | os.PathLike | None = None, format: str | None = None, bit_depth: int = 24,
+                 target_lufs: float | None = None) -> tuple[ExportResult, Path | None]:
+    """Write the mix and/or stems into ``files`` (not yet renamed into place).
+
+    Returns the result and the stems folder this call created (None if it existed), which
+    the caller removes if it discards the set instead of committing it.
+    """
+    plan = _check_plan(mix_path, stems_dir, format, bit_depth, target_lufs)
+    stems, mix = _render(session)
+    gain_plan = plan_gain(mix, [s for _, s in stems], session.sample_rate, target_lufs)
+    gain = np.float32(10.0 ** (gain_plan.gain_db / 20.0))
+    items: list[tuple[Path, np.ndarray, str]] = []
+    if plan.mix_path is not None:
+        items.append((plan.mix_path, mix, plan.mix_fmt))
+    made = None
+    if plan.stems_dir is not None:
+        items += [(plan.stems_dir / stem_file_name(i, track, plan.stems_fmt), signal, plan.stems_fmt)
+                  for i, (track, signal) in enumerate(stems, 1)]
+        if not plan.stems_dir.exists():
+            try:
+                plan.stems_dir.mkdir()
+            except OSError as err:
+                raise _failure(err, plan.stems_dir) from err
+            made = plan.stems_dir
+    try:
+        for target, signal, fmt in items:
+            _stage(files, target, signal, gain, session.sample_rate, fmt, bit_depth)
+    except BaseException:
+        files.discard()
+        _remove_empty(made)
+        raise
+    result = ExportResult(tuple(t for t, _, _ in items), gain_plan.gain_db, gain_plan.peak_dbfs,
+                          gain_plan.lufs, gain_plan.notes)
+    return result, made
+
+
+def _remove_empty(folder: Path | None) -> None:
+    if folder is not None:
+        with suppress(OSError):  # not empty after all: leave it
+            folder.rmdir()
+
+
+def _check_plan(mix_path, stems_dir, format, bit_depth, target_lufs) -> _Plan:
+    mix = user_path(mix_path, ExportError, "export to") if mix_path is not None else None
+    stems = user_path(stems_dir, ExportError, "export to") if stems_dir is not None else None
+    if mix is None and stems is None:
+        raise ExportError("nothing to export: name a mix file or a stems folder")
+    mix_fmt = _format_for(mix, format) if mix is not None else ""
+    stems_fmt = _format_for(Path(f"stems.{format or mix_fmt or 'wav'}"), format or mix_fmt or "wav")
+    _check_options(bit_depth, target_lufs)
+    for target in (t for t in (mix, stems) if t is not None):
+        try:
+            if target is mix:
+                _check_folder(mix.parent)
+            else:
+                _check_folder(stems if stems.exists() else stems.parent)
+        except OSError as err:  # a name too long for the filesystem, say
+            raise _failure(err, target) from None
+    return _Plan(mix, mix_fmt, stems, stems_fmt)
+
+
+def export_all(session: Session, *, mix_path: str | os.PathLike | None = None,
+               stems_dir: str | os.PathLike | None = None, format: str | None = None, bit_depth: int = 24,
+               target_lufs: float | None = None) -> ExportResult:
+    """The mix and the stems as one all-or-nothing export (``paths``: the mix first, then stems)."""
+    files = FileSet()
+    result, made = stage_export(files, session, mix_path=mix_path, stems_dir=stems_dir, format=format,
+                                bit_depth=bit_depth, target_lufs=target_lufs)
+    try:
+        _commit(files)
+    except BaseException:
+        _remove_empty(made)
+        raise
+    return result
 
 
 def export_mix(session: Session, path: str | os.PathLike, *, format: str | None = None,
                bit_depth: int = 24, target_lufs: float | None = None) -> ExportResult:
     """Write the session's mix to ``path`` (format from the suffix unless given)."""
-    target = Path(path).expanduser()
-    fmt = _format_for(target, format)
-    _check_options(bit_depth, target_lufs)
-    _check_folder(target.parent)
-    stems, mix = _render(session)
-    plan = plan_gain(mix, [s for _, s in stems], session.sample_rate, target_lufs)
-    gain = np.float32(10.0 ** (plan.gain_db / 20.0))
-    _write_all([(target, mix * gain)], session.sample_rate, fmt, bit_depth)
-    return ExportResult((target,), plan.gain_db, plan.peak_dbfs, plan.lufs, plan.notes)
+    return export_all(session, mix_path=path, format=format, bit_depth=bit_depth, target_lufs=target_lufs)
 
 
 def export_stems(session: Session, folder: str | os.PathLike, *, format: str = "wav",
@@ -218,24 +322,4 @@ def export_stems(session: Session, folder: str | os.PathLike, *, format: str = "
     The gain is the one :func:`export_mix` would apply with the same options, so the stems
     sum to the exported mix.
     """
-    out = Path(folder).expanduser()
-    fmt = _format_for(Path(f"stems.{format}"), format)
-    _check_options(bit_depth, target_lufs)
-    _check_folder(out if out.exists() else out.parent)
-    stems, mix = _render(session)
-    plan = plan_gain(mix, [s for _, s in stems], session.sample_rate, target_lufs)
-    gain = np.float32(10.0 ** (plan.gain_db / 20.0))
-    files = [(out / stem_file_name(i, track, fmt), signal * gain) for i, (track, signal) in enumerate(stems, 1)]
-    made_folder = not out.exists()
-    try:
-        if made_folder:
-            out.mkdir()
-        _write_all(files, session.sample_rate, fmt, bit_depth)
-    except OSError as err:  # from mkdir; _write_all reports its own
-        raise ExportError(f"cannot write to {out}: {describe_os_error(err)}") from err
-    except ExportError:
-        if made_folder:
-            with suppress(OSError):  # not empty after all: leave it
-                out.rmdir()
-        raise
-    return ExportResult(tuple(p for p, _ in files), plan.gain_db, plan.peak_dbfs, plan.lufs, plan.notes)
+    return export_all(session, stems_dir=folder, format=format, bit_depth=bit_depth, target_lufs=target_lufs)

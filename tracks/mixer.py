@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from tracks.session import Session
@@ -34,6 +36,21 @@ def track_signal(track: Track, num_samples: int) -> np.ndarray:
         left = right = 1.0
     scale = np.array([gain * left, gain * right], dtype=np.float32)
     return _fit(take.audio, num_samples) * scale
+
+
+def render_bytes(session: Session, extra_per_frame: int = 0) -> int:
+    """Bytes that rendering the stems and the mix holds at once (plus ``extra_per_frame``
+    bytes per frame of the caller's own), to refuse a render that cannot fit before starting it."""
+    stems = sum(1 for t in session.audible_tracks() if t.active_take is not None)
+    return session.num_samples * (8 * (stems + 1) + extra_per_frame)
+
+
+def memory_budget() -> int:
+    """Half the machine's physical memory (8 GiB where it cannot be read): what one render may use."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
 
 
 def render_stems(session: Session) -> list[tuple[Track, np.ndarray]]:

@@ -12,8 +12,14 @@ Schema 1, as written::
 ``audio_scale`` is the power of two the take's audio was divided by so that it fits in
 FLAC's integer range (1 for any take whose peak is below full scale); see take_audio.py.
 Checking happens entirely before anything is built, so a bad file never yields half a
-session. Every problem is reported as :class:`MalformedDocument` with a short phrase
-saying where and what, which the caller turns into one sentence naming the file.
+session, and it is complete: every field's type, every range the engine would enforce
+(the context through context_schema.py), every size (tracks, takes, notes, text, samples:
+no take longer than the longest session the limits allow), and every field that names a
+file (take and track ids, take files, the project's name) is a plain name, never a path.
+Every problem is reported as :class:`MalformedDocument` with a short phrase saying where
+and what (``tracks[1].pan should be ...``), which the caller turns into one sentence
+naming the file. A save runs the same check on what it is about to write, so a session
+that would not open again is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from tracks.context_schema import MAX_LIST, MAX_SESSION_SECONDS, MAX_TEXT, ContextError, check_context
 from tracks.session import SAMPLE_RATES, Session
 from tracks.track import MAX_GAIN_DB, MIN_GAIN_DB, ROLES
 
@@ -32,8 +39,13 @@ SCHEMA_VERSION = 1
 APP_NAME = "Resonant Studio"
 TAKES_DIR = "takes"
 TAKE_SUFFIX = ".flac"
+LOCK_FILE = ".resonant.lock"  # see project_lock.py
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_NAME = 200
+MAX_PROMPT = 20000
+MAX_TRACKS = 256
+MAX_NOTES = 200_000
 
 
 class MalformedDocument(ValueError):
@@ -178,24 +190,20 @@ def _show(value: object) -> str:
 
 
 def _check_context(context: dict) -> None:
-    """The keys the session itself reads must have usable values; the rest is the engine's."""
-    where = "context."
-    if "tempo" in context and not (_is_number(context["tempo"]) and 20 <= context["tempo"] <= 400):
-        raise MalformedDocument(f"{where}tempo should be a number of beats per minute, not {_show(context['tempo'])}")
-    if "meter" in context:
-        meter = context["meter"]
-        if not (isinstance(meter, list) and len(meter) == 2 and all(_is_int(x) and x > 0 for x in meter)
-                and meter[1] in (1, 2, 4, 8, 16, 32)):
-            raise MalformedDocument(f"{where}meter should be [beats, note value] such as [4, 4], not {_show(meter)}")
-    if "bars" in context and not (_is_int(context["bars"]) and context["bars"] > 0):
-        raise MalformedDocument(f"{where}bars should be a positive whole number, not {_show(context['bars'])}")
-    if "tonic" in context and not (_is_int(context["tonic"]) and 0 <= context["tonic"] <= 11):
-        raise MalformedDocument(f"{where}tonic should be a pitch class 0-11, not {_show(context['tonic'])}")
-    fixed = context.get("duration_seconds")
-    if fixed is not None and not (_is_number(fixed) and 0 <= fixed <= 3600):
-        raise MalformedDocument(f"{where}duration_seconds should be a number of seconds, not {_show(fixed)}")
-    if "mode" in context and not isinstance(context["mode"], str):
-        raise MalformedDocument(f"{where}mode should be text, not {_show(context['mode'])}")
+    """Every key the engine or the session reads must hold a value the engine accepts."""
+    try:
+        check_context(context)
+    except ContextError as err:
+        raise MalformedDocument(str(err)) from None
+
+
+def _check_text(value: str, where: str, *, limit: int = MAX_TEXT) -> str:
+    """Display text (names, prompts): bounded, and free of control characters."""
+    if len(value) > limit:
+        raise MalformedDocument(f"{where} is {len(value)} characters long (at most {limit})")
+    if any(ord(c) < 32 and c not in "\t\n" for c in value):
+        raise MalformedDocument(f"{where} holds control characters")
+    return value
 
 
 def _check_notes(raw: object, where: str) -> tuple[tuple[int, float, float, int], ...] | None:
@@ -203,6 +211,8 @@ def _check_notes(raw: object, where: str) -> tuple[tuple[int, float, float, int]
         return None
     if not isinstance(raw, list):
         raise MalformedDocument(f"{where}notes should be a list or null, not {_show(raw)}")
+    if len(raw) > MAX_NOTES:
+        raise MalformedDocument(f"{where}notes holds {len(raw)} notes (at most {MAX_NOTES})")
     notes = []
     for i, n in enumerate(raw):
         ok = (isinstance(n, list) and len(n) == 4 and _is_int(n[0]) and 0 <= n[0] <= 127
@@ -214,15 +224,16 @@ def _check_notes(raw: object, where: str) -> tuple[tuple[int, float, float, int]
     return tuple(notes)
 
 
-def _check_take(raw: object, where: str) -> TakeEntry:
+def _check_take(raw: object, where: str, max_samples: int) -> TakeEntry:
     if not isinstance(raw, dict):
         raise MalformedDocument(f"{where[:-1]} should be an object, not {_show(raw)}")
     take_id = _get(raw, "id", "str", where)
     if not is_safe_id(take_id):
         raise MalformedDocument(f"{where}id {_show(take_id)} is not a valid take id")
     num_samples = _get(raw, "num_samples", "int", where)
-    if num_samples < 0:
-        raise MalformedDocument(f"{where}num_samples should not be negative")
+    if not 0 <= num_samples <= max_samples:
+        raise MalformedDocument(f"{where}num_samples should be from 0 to {max_samples} "
+                                f"({MAX_SESSION_SECONDS:g} s at the project's rate), not {num_samples}")
     file = _get(raw, "file", "str", where, optional=True)
     expected = take_file_name(take_id) if num_samples else None
     if file != expected:
@@ -231,18 +242,22 @@ def _check_take(raw: object, where: str) -> TakeEntry:
     if scale < 1 or math.frexp(scale)[0] != 0.5:
         raise MalformedDocument(f"{where}audio_scale should be a power of two, not {_show(scale)}")
     seed = _get(raw, "seed", "int", where, optional=True)
+    if seed is not None and not 0 <= seed < 2 ** 64:
+        raise MalformedDocument(f"{where}seed should be a whole number from 0 to 2**64 - 1, not {_show(seed)}")
     return TakeEntry(
         id=take_id, file=file, num_samples=num_samples, audio_scale=float(scale),
-        notes=_check_notes(raw.get("notes"), where), prompt=_get(raw, "prompt", "str", where),
-        seed=seed, backend=_get(raw, "backend", "str", where), params=_get(raw, "params", "dict", where),
-        created=_get(raw, "created", "str", where),
+        notes=_check_notes(raw.get("notes"), where),
+        prompt=_check_text(_get(raw, "prompt", "str", where), f"{where}prompt", limit=MAX_PROMPT),
+        seed=seed, backend=_check_text(_get(raw, "backend", "str", where), f"{where}backend"),
+        params=_get(raw, "params", "dict", where),
+        created=_check_text(_get(raw, "created", "str", where), f"{where}created"),
     )
 
 
-def _check_track(raw: object, where: str) -> TrackEntry:
+def _check_track(raw: object, where: str, max_samples: int) -> TrackEntry:
     if not isinstance(raw, dict):
         raise MalformedDocument(f"{where[:-1]} should be an object, not {_show(raw)}")
-    name = _get(raw, "name", "str", where)
+    name = _check_text(_get(raw, "name", "str", where), f"{where}name", limit=MAX_NAME)
     if not name.strip():
         raise MalformedDocument(f"{where}name is empty")
     role = _get(raw, "role", "str", where)
@@ -254,13 +269,17 @@ def _check_track(raw: object, where: str) -> TrackEntry:
     pan = _get(raw, "pan", "number", where)
     if not -1 <= pan <= 1:
         raise MalformedDocument(f"{where}pan should be between -1 and 1, not {pan}")
-    takes = tuple(_check_take(t, f"{where}takes[{i}].") for i, t in enumerate(_get(raw, "takes", "list", where)))
+    raw_takes = _get(raw, "takes", "list", where)
+    if len(raw_takes) > MAX_LIST:
+        raise MalformedDocument(f"{where}takes holds {len(raw_takes)} takes (at most {MAX_LIST})")
+    takes = tuple(_check_take(t, f"{where}takes[{i}].", max_samples) for i, t in enumerate(raw_takes))
     active = _get(raw, "active_take", "int", where, optional=True)
     if active is not None and not 0 <= active < len(takes):
         raise MalformedDocument(f"{where}active_take {active} is not one of its {len(takes)} takes")
     track_id = _get(raw, "id", "str", where)
-    if not track_id:
-        raise MalformedDocument(f"{where}id is empty")
+    if not is_safe_id(track_id):
+        raise MalformedDocument(f"{where}id {_show(track_id)} is not a valid track id "
+                                "(letters, digits, '_' and '-' only)")
     return TrackEntry(
         id=track_id, name=name, role=role, locked=_get(raw, "locked", "bool", where),
         muted=_get(raw, "muted", "bool", where), solo=_get(raw, "solo", "bool", where),
@@ -282,11 +301,19 @@ def check_document(raw: object) -> Document:
         raise MalformedDocument(f"sample_rate {sample_rate} is not supported")
     context = _get(raw, "context", "dict", "")
     _check_context(context)
-    tracks = tuple(_check_track(t, f"tracks[{i}].") for i, t in enumerate(_get(raw, "tracks", "list", "")))
+    raw_tracks = _get(raw, "tracks", "list", "")
+    if len(raw_tracks) > MAX_TRACKS:
+        raise MalformedDocument(f"tracks holds {len(raw_tracks)} tracks (at most {MAX_TRACKS})")
+    max_samples = int(MAX_SESSION_SECONDS * sample_rate)
+    tracks = tuple(_check_track(t, f"tracks[{i}].", max_samples) for i, t in enumerate(raw_tracks))
     seen: set[str] = set()
     for i, t in enumerate(tracks):
         if t.id in seen:
             raise MalformedDocument(f"tracks[{i}].id {t.id!r} is used by two tracks")
         seen.add(t.id)
-    return Document(name=_get(raw, "name", "str", ""), sample_rate=sample_rate,
-                    prompt=_get(raw, "prompt", "str", ""), context=context, tracks=tracks)
+    name = _check_text(_get(raw, "name", "str", ""), "name", limit=MAX_NAME)
+    if "/" in name or "\\" in name or name.strip() in (".", ".."):
+        # the app offers the project's name as a file name (export dialog, Save As)
+        raise MalformedDocument(f"name {_show(name)} is a path, not a name (no '/', '\\', '.' or '..')")
+    prompt = _check_text(_get(raw, "prompt", "str", ""), "prompt", limit=MAX_PROMPT)
+    return Document(name=name, sample_rate=sample_rate, prompt=prompt, context=context, tracks=tracks)

@@ -19,10 +19,14 @@ Two details make that exact:
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from tracks.audio_write import write_audio
 
 FULL_SCALE = 2 ** 23
 _MAX_CODE = FULL_SCALE - 1
@@ -62,22 +66,33 @@ def dequantise(data: np.ndarray, scale: float) -> np.ndarray:
 
 def write_take_file(path: Path, audio: np.ndarray, sample_rate: int, scale: float) -> None:
     """Write ``audio`` as 24-bit stereo FLAC at ``path``, divided by ``scale`` (see audio_scale)."""
-    sf.write(str(path), quantise(audio, scale), sample_rate, format="FLAC", subtype="PCM_24")
+    write_audio(path, quantise(audio, scale), sample_rate, format="FLAC", subtype="PCM_24")
 
 
 def read_take_file(path: Path, *, sample_rate: int, num_samples: int, scale: float) -> np.ndarray:
-    """Read a take file back; raises TakeFileError when it is not the take the document describes."""
-    try:
-        info = sf.info(str(path))
-        if info.format != "FLAC":
-            raise TakeFileError(f"it is {info.format}, not FLAC")
-        if info.samplerate != sample_rate:
-            raise TakeFileError(f"it is at {info.samplerate} Hz but the project is at {sample_rate} Hz")
-        if info.channels != 2:
-            raise TakeFileError(f"it has {info.channels} channels, not 2")
-        data, _ = sf.read(str(path), dtype="int32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as err:
-        raise TakeFileError(f"it is not readable audio ({_first_line(err)})") from err
+    """Read a take file back; raises TakeFileError when it is not the take the document describes.
+
+    The file is opened without following a symbolic link (a crafted project cannot point a
+    take at a file elsewhere) and must be a regular file; OSError passes through.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise TakeFileError("it is not a regular file")
+        try:
+            with sf.SoundFile(f) as snd:
+                if snd.format != "FLAC":
+                    raise TakeFileError(f"it is {snd.format}, not FLAC")
+                if snd.samplerate != sample_rate:
+                    raise TakeFileError(f"it is at {snd.samplerate} Hz but the project is at {sample_rate} Hz")
+                if snd.channels != 2:
+                    raise TakeFileError(f"it has {snd.channels} channels, not 2")
+                if snd.frames != num_samples:
+                    raise TakeFileError(f"it holds {snd.frames} samples where {num_samples} were saved")
+                data = snd.read(dtype="int32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise TakeFileError(f"it is not readable audio ({_first_line(err)})") from err
     if data.shape[0] != num_samples:
         raise TakeFileError(f"it holds {data.shape[0]} samples where {num_samples} were saved")
     return dequantise(data, scale)

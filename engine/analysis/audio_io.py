@@ -1,13 +1,35 @@
-"""Reading audio for analysis: any rate, mono or multichannel, bounded in length.
+"""The one audio reader: import, analysis, references and the library all read files here.
 
-Everything libsndfile reads (WAV, FLAC, OGG, MP3 with libsndfile >= 1.1, AIFF, ...). Long
-files are not loaded whole: analysis looks at the first ``max_seconds`` and reports the full
-duration from the header.
+Memory is bounded by the work, not the file. The file is read in blocks; each block is
+checked, downmixed to the channels asked for and resampled (a streaming soxr resampler) to
+the rate asked for before the next one is read, so a 330 s, 384 kHz, 8-channel WAV read
+for analysis (mono, 22050 Hz) holds about 30 MB, not the 8 GB of the whole file as float32.
+At most ``max_seconds`` are read; ``LoadedAudio.truncated`` and ``limit_note`` say so.
+
+* Import: ``read_audio(path, sample_rate=44100, channels=2, max_seconds=...)`` gives
+  full-quality stereo at the session's rate.
+* Analysis: ``read_audio(path, sample_rate=ANALYSIS_RATE, channels=1)`` (the default limit
+  is the first :data:`MAX_ANALYSIS_SECONDS`), or :func:`read_for_analysis`.
+* Without ``sample_rate``/``channels`` the file's own rate and channels are kept.
+
+What is refused, each with one sentence (:class:`AudioFileError`, an ``AnalysisError``):
+anything that is not a regular file (pipes and FIFOs, which would hang; devices such as
+``/dev/zero``, which never end; folders; symlink loops), empty files, files libsndfile
+cannot decode, absurd sample rates (below :data:`MIN_RATE` or above :data:`MAX_RATE` Hz,
+e.g. a 1 Hz header), more than :data:`MAX_CHANNELS` channels, and samples that are NaN or
+infinite or larger in magnitude than :data:`MAX_SAMPLE` (1e30 is a broken file, not loud
+music). Samples a little over full scale (a hot float file) are kept as they are.
+
+Downmix: mono is the mean of all channels; stereo from mono repeats it; stereo from more
+than two channels keeps the first two (front left and right in WAV's channel order).
 """
 
 from __future__ import annotations
 
+import errno
+import math
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +39,19 @@ from engine.analysis.errors import AnalysisError
 
 ANALYSIS_RATE = 22050
 MAX_ANALYSIS_SECONDS = 300.0
+MIN_RATE, MAX_RATE = 4000, 768000
+MAX_CHANNELS = 256
+MAX_SAMPLE = 1e3
+BLOCK_SAMPLES = 1 << 19  # samples (frames x channels) per block read: 2 MB of float32
+
+
+class AudioFileError(AnalysisError):
+    """A file cannot be read as audio (or holds nonsense); the message names it and says why."""
 
 
 @dataclass(frozen=True)
 class LoadedAudio:
-    """``audio`` is float32 ``[N, C]`` at ``sample_rate`` (the file's own rate)."""
+    """``audio`` is float32 ``[N, channels]`` at ``sample_rate`` (the rate asked for, else the file's)."""
 
     path: Path
     audio: np.ndarray
@@ -30,6 +60,26 @@ class LoadedAudio:
     duration: float
     """Seconds in the whole file, not only in ``audio``."""
     truncated: bool
+    file_rate: int = 0
+    file_channels: int = 0
+    max_seconds: float = MAX_ANALYSIS_SECONDS
+
+    @property
+    def seconds(self) -> float:
+        """Seconds held in ``audio``."""
+        return len(self.audio) / self.sample_rate
+
+    @property
+    def limit_note(self) -> str | None:
+        """A sentence when only part of the file was read, else None."""
+        if not self.truncated:
+            return None
+        return (f"only the first {_minutes(self.seconds)} of {_minutes(self.duration)} in "
+                f"{_describe(self.path)} were read")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} minutes"
 
 
 def _describe(path: Path) -> str:
@@ -46,44 +96,182 @@ def _decoder_reason(exc: Exception) -> str:
     return text.rstrip(".") or "the decoder gave up"
 
 
-def read_audio(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECONDS, offset_seconds: float = 0.0) -> LoadedAudio:
-    """Read at most ``max_seconds`` from ``offset_seconds``. Raises ``AnalysisError`` with a
-    sentence a person can act on for missing, unreadable, empty or non-audio files."""
+def check_regular_file(path: str | os.PathLike) -> Path:
+    """The path, if it is a readable, non-empty regular file; AudioFileError otherwise.
+
+    Checked before anything opens it: opening a FIFO blocks until a writer comes, and a
+    device such as /dev/zero reads forever.
+    """
+    try:
+        p = Path(path)
+        p = p.expanduser()
+    except TypeError:
+        raise AudioFileError(f"{path!r} is not a path") from None
+    except RuntimeError:  # "~nobody/x": keep it as typed
+        pass
+    try:
+        info = p.stat()
+    except ValueError:
+        raise AudioFileError(f"{str(p)!r} is not a usable path (it holds a NUL character)") from None
+    except FileNotFoundError:
+        raise AudioFileError(f"{p} does not exist") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise AudioFileError(f"{p} is a loop of symbolic links, not an audio file") from None
+        raise AudioFileError(f"{_describe(p)} cannot be read: {(err.strerror or str(err)).lower()}") from None
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        raise AudioFileError(f"{p} is a folder, not an audio file")
+    if stat.S_ISFIFO(mode):
+        raise AudioFileError(f"{_describe(p)} is a pipe (FIFO), not an audio file: save the audio to a file first")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        raise AudioFileError(f"{p} is a device, not an audio file")
+    if not stat.S_ISREG(mode):
+        raise AudioFileError(f"{_describe(p)} is not a regular file (a socket or similar), so it was not read")
+    if not os.access(p, os.R_OK):
+        raise AudioFileError(f"{_describe(p)} cannot be read: permission denied")
+    if info.st_size == 0:
+        raise AudioFileError(f"{_describe(p)} is empty (0 bytes)")
+    return p
+
+
+def _downmix(block: np.ndarray, channels: int) -> np.ndarray:
+    have = block.shape[1]
+    if channels == have:
+        return block
+    if channels == 1:
+        return block.mean(axis=1, keepdims=True, dtype=np.float32)
+    if have == 1:
+        return np.repeat(block, channels, axis=1)
+    if have > channels:
+        return block[:, :channels]
+    raise AudioFileError(f"cannot make {channels} channels from {have}")  # pragma: no cover - guarded
+
+
+class _Growing:
+    """An output buffer sized from the header's estimate, doubled only if that was short."""
+
+    def __init__(self, rows: int, channels: int) -> None:
+        self.data = np.empty((max(rows, 1024), channels), dtype=np.float32)
+        self.n = 0
+
+    def add(self, x: np.ndarray) -> None:
+        if not len(x):
+            return
+        need = self.n + len(x)
+        if need > len(self.data):
+            bigger = np.empty((max(need, 2 * len(self.data)), self.data.shape[1]), dtype=np.float32)
+            bigger[: self.n] = self.data[: self.n]
+            self.data = bigger
+        self.data[self.n: need] = x
+        self.n = need
+
+    def result(self) -> np.ndarray:
+        out = self.data[: self.n]
+        return out.copy() if self.n < 0.9 * len(self.data) else out
+
+
+def _check_block(block: np.ndarray, p: Path, at_seconds: float) -> None:
+    if not np.isfinite(block).all():
+        raise AudioFileError(f"{_describe(p)} holds invalid samples (NaN or infinity) near {at_seconds:.1f} s: "
+                             "the file is damaged")
+    peak = float(np.max(np.abs(block), initial=0.0))
+    if peak > MAX_SAMPLE:
+        raise AudioFileError(f"{_describe(p)} holds samples of {peak:.3g} near {at_seconds:.1f} s, far beyond "
+                             "full scale (1.0): the file is damaged or not audio")
+
+
+def read_audio(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECONDS, offset_seconds: float = 0.0,
+               *, sample_rate: int | None = None, channels: int | None = None,
+               refuse_longer: bool = False) -> LoadedAudio:
+    """Read at most ``max_seconds`` from ``offset_seconds``, as ``channels`` at ``sample_rate``.
+
+    With ``refuse_longer`` a file whose header says it is longer than ``max_seconds`` is
+    refused before any of it is read, instead of being cut (an import wants all or none).
+
+    Raises AudioFileError (an AnalysisError) with a sentence a person can act on.
+    """
     import soundfile as sf
 
-    p = Path(path)
-    if not p.exists():
-        raise AnalysisError(f"{p} does not exist")
-    if p.is_dir():
-        raise AnalysisError(f"{p} is a folder, not an audio file")
-    if not os.access(p, os.R_OK):
-        raise AnalysisError(f"{_describe(p)} cannot be read: permission denied")
-    if p.stat().st_size == 0:
-        raise AnalysisError(f"{_describe(p)} is empty (0 bytes)")
+    if not (isinstance(max_seconds, (int, float)) and math.isfinite(max_seconds) and max_seconds > 0):
+        raise AudioFileError(f"a reading limit of {max_seconds!r} seconds is not a positive number")
+    if not (isinstance(offset_seconds, (int, float)) and math.isfinite(offset_seconds)):
+        raise AudioFileError(f"an offset of {offset_seconds!r} seconds is not a number")
+    if sample_rate is not None and not (isinstance(sample_rate, int) and MIN_RATE <= sample_rate <= MAX_RATE):
+        raise AudioFileError(f"cannot resample to {sample_rate} Hz: choose {MIN_RATE}-{MAX_RATE} Hz")
+    if channels is not None and channels not in (1, 2):
+        raise AudioFileError(f"cannot read audio as {channels} channels: choose 1 or 2")
+    p = check_regular_file(path)
     try:
         with sf.SoundFile(str(p)) as f:
-            rate, channels = int(f.samplerate), int(f.channels)
-            total = int(f.frames) if f.frames and f.frames > 0 else 0
+            rate, have = int(f.samplerate), int(f.channels)
+            if not MIN_RATE <= rate <= MAX_RATE:
+                raise AudioFileError(f"{_describe(p)} says its sample rate is {rate} Hz, which is not a rate audio is "
+                                     f"recorded at ({MIN_RATE}-{MAX_RATE} Hz): the file is damaged")
+            if not 1 <= have <= MAX_CHANNELS:
+                raise AudioFileError(f"{_describe(p)} has {have} channels (at most {MAX_CHANNELS} are read)")
+            total = int(f.frames) if f.frames and 0 < f.frames < 2 ** 62 else 0
+            if refuse_longer and total > max_seconds * rate:
+                raise AudioFileError(f"{_describe(p)} lasts {_minutes(total / rate)}, longer than the "
+                                     f"{_minutes(max_seconds)} this app imports: cut it first")
             start = int(max(0.0, offset_seconds) * rate)
             if total and start >= total:
                 start = 0
             if start:
                 f.seek(start)
-            want = int(max_seconds * rate)
-            audio = f.read(frames=want, dtype="float32", always_2d=True)
-            truncated = bool(total and total - start > want) or (not total and len(audio) >= want)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AnalysisError(
+            want = int(min(max_seconds * rate, 2 ** 62))
+            if total:
+                want = min(want, total - start)
+            out_rate = int(sample_rate or rate)
+            out_ch = int(channels or have)
+            audio, read = _stream(f, p, want, rate, out_rate, out_ch, start / rate, known_length=bool(total))
+            truncated = bool(total and total - start > want) or (not total and read >= want)
+    except AudioFileError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioFileError(
             f"{_describe(p)} is not audio this app can read (WAV, FLAC, OGG or MP3): {_decoder_reason(exc)}"
         ) from exc
-    if rate <= 0 or channels <= 0:
-        raise AnalysisError(f"{_describe(p)} has no audio channels")
+    except MemoryError:
+        raise AudioFileError(f"{_describe(p)} is too large to read into memory: try a shorter limit") from None
     if len(audio) == 0:
-        raise AnalysisError(f"{_describe(p)} holds no audio samples")
-    if not np.all(np.isfinite(audio)):
-        audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
-    duration = (total / rate) if total else len(audio) / rate
-    return LoadedAudio(p, audio, rate, channels, float(duration), truncated)
+        raise AudioFileError(f"{_describe(p)} holds no audio samples")
+    duration = (total / rate) if total else (start + read) / rate
+    return LoadedAudio(p, audio, out_rate, out_ch, float(duration), truncated, rate, have, float(max_seconds))
+
+
+def _stream(f, p: Path, want: int, rate: int, out_rate: int, out_ch: int, t0: float, *,
+            known_length: bool) -> tuple[np.ndarray, int]:
+    """Read ``want`` frames block by block: check, downmix, resample, append."""
+    import soxr
+
+    resampler = soxr.ResampleStream(rate, out_rate, out_ch, dtype="float32", quality="HQ") if out_rate != rate else None
+    estimate = int(math.ceil(want * out_rate / rate)) + 64
+    out = _Growing(estimate if known_length else min(estimate, 1 << 20), out_ch)  # grow only as audio comes
+    block_frames = max(1024, BLOCK_SAMPLES // f.channels)
+    done = 0
+    while done < want:
+        block = f.read(frames=min(block_frames, want - done), dtype="float32", always_2d=True)
+        if not len(block):
+            break
+        _check_block(block, p, t0 + done / rate)
+        done += len(block)
+        mixed = np.ascontiguousarray(_downmix(block, out_ch))
+        out.add(resampler.resample_chunk(mixed, last=False) if resampler else mixed)
+    if resampler:
+        out.add(resampler.resample_chunk(np.zeros((0, out_ch), dtype=np.float32), last=True))
+    return out.result(), done
+
+
+def read_for_analysis(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECONDS) -> LoadedAudio:
+    """Mono at ``ANALYSIS_RATE``, the first ``max_seconds``: what analysis and the library need."""
+    return read_audio(path, max_seconds, sample_rate=ANALYSIS_RATE, channels=1)
+
+
+def read_for_import(path: str | os.PathLike, sample_rate: int, max_seconds: float) -> LoadedAudio:
+    """Stereo at the session's rate, refused if longer than ``max_seconds``: a dropped file
+    becoming a take."""
+    return read_audio(path, max_seconds, sample_rate=sample_rate, channels=2, refuse_longer=True)
 
 
 def to_analysis_rate(audio: np.ndarray, sample_rate: int) -> np.ndarray:
