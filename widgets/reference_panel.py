@@ -192,10 +192,10 @@ class ReferencePanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.waveform)
         layout.addWidget(self.notes_label)
-        row = QHBoxLayout()
-        row.addWidget(self.use_button)
-        row.addWidget(self.continue_box)
-        layout.addLayout(row)
+        # One above the other, not side by side: side by side they held the panel (and with it
+        # the window) at least 382 px wide.
+        layout.addWidget(self.use_button)
+        layout.addWidget(self.continue_box)
         layout.addWidget(self.search_edit)
         layout.addWidget(self.results, stretch=1)
         row = QHBoxLayout()

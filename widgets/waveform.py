@@ -1,7 +1,8 @@
 """A lane's waveform: the take's min/max envelope over a bar/beat grid, with a playhead.
 
 Long takes are decimated to a fixed number of min/max pairs before drawing, so a ten-minute
-take costs the same to draw as a ten-second one. Clicking seeks; the wheel zooms in time.
+take costs the same to draw as a ten-second one. Clicking seeks; the wheel zooms in time and
+Shift+wheel scrolls.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 
+from widgets.ruler import shift_wheel_scrolls
 from widgets.theme import GRID_BAR, GRID_BEAT, LANE_BACKGROUND, PLAYHEAD
 
 ENVELOPE_BINS = 6000
@@ -216,3 +218,7 @@ class WaveformView(pg.PlotWidget):
             return
         point = self.getPlotItem().vb.mapSceneToView(event.scenePos())
         self.seek_requested.emit(max(0.0, float(point.x())))
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if not shift_wheel_scrolls(self, event):
+            super().wheelEvent(event)
