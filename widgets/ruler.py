@@ -89,7 +89,7 @@ class BarRuler(pg.PlotWidget):
         self.addItem(self._ticks)
         self.loop_item = pg.LinearRegionItem((0.0, 0.0), brush=LOOP_BRUSH, pen=pg.mkPen(LOOP_PEN, width=2),
                                              movable=True)
-        self.loop_item.setZValue(-5)
+        self.loop_item.setZValue(5)  # above the view's background, so a drag inside it moves it
         self.loop_item.hide()
         self.addItem(self.loop_item, ignoreBounds=True)
         self.loop_item.sigRegionChangeFinished.connect(self._on_region_moved)
@@ -150,6 +150,7 @@ class BarRuler(pg.PlotWidget):
         bars = [b for b in range(first, self.bars, step) if b * self.seconds_per_bar <= hi]
         while len(self._labels) < len(bars):
             label = pg.TextItem("", color="#aab0bc", anchor=(0.0, 0.5))
+            label.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # drags on a number still draw a loop
             self.addItem(label, ignoreBounds=True)
             self._labels.append(label)
         for label, bar in zip(self._labels, bars):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QScrollArea, QScrollBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QScrollBar, QVBoxLayout, QWidget
 
 from tracks import Session, Take, Track
 from tracks.mixer import pan_gains
@@ -80,6 +80,9 @@ class Timeline(QWidget):
         self.scroll.setObjectName("lanes")
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self._container)
+        # no frame: the lanes' waveforms start exactly under the ruler (pyqtgraph links the
+        # axes by screen position, so a 1 px frame shifted every lane's time range by a pixel)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
 
         self.hscroll = QScrollBar(Qt.Orientation.Horizontal, self)
         self.hscroll.setObjectName("timeScroll")
