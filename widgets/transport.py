@@ -12,6 +12,7 @@ from typing import Sequence
 from PySide6.QtCore import QSignalBlocker, QSize, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
+from widgets.flow_layout import FlowLayout
 from widgets.level_meter import LevelMeter
 from widgets.theme import icon
 
@@ -70,15 +71,16 @@ class Transport(QWidget):
         self.audio_status.setWordWrap(True)
         self.audio_status.setMinimumWidth(40)
 
-        layout = QHBoxLayout(self)
+        # Two groups in a wrapping layout: on a narrow window the session info, the audio
+        # status and the output picker move to a second row instead of widening the window.
+        controls = self._group(self.play_button, self.stop_button, self.loop_button, self.metronome_button,
+                               self.count_in_button, self.follow_button, self.snap_box, self.position_label,
+                               self.master_meter)
+        status = self._group(self.info_label, self.audio_status, self.device_box)
+        layout = FlowLayout(self, spacing=12)
         layout.setContentsMargins(10, 4, 10, 4)
-        layout.setSpacing(6)
-        for w in (self.play_button, self.stop_button, self.loop_button, self.metronome_button,
-                  self.count_in_button, self.follow_button, self.snap_box, self.position_label,
-                  self.master_meter, self.info_label):
-            layout.addWidget(w)
-        layout.addWidget(self.audio_status, 1)
-        layout.addWidget(self.device_box)
+        layout.addWidget(controls)
+        layout.addWidget(status)
 
         self._playing_shown = False
         self.play_button.clicked.connect(self.play_toggled)
@@ -90,6 +92,15 @@ class Transport(QWidget):
         self.snap_box.currentIndexChanged.connect(lambda i: self.snap_changed.emit(SNAP_CHOICES[i][1]))
         self.device_box.activated.connect(lambda i: self.device_chosen.emit(self.device_box.itemData(i)))
         self.device_box.about_to_open.connect(self.devices_requested)
+
+    def _group(self, *widgets: QWidget) -> QWidget:
+        group = QWidget(self)
+        row = QHBoxLayout(group)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(6)
+        for w in widgets:
+            row.addWidget(w)
+        return group
 
     def _button(self, name: str, tip: str, *, checkable: bool = False, text: str = "") -> QToolButton:
         b = QToolButton(self)
