@@ -9,7 +9,7 @@ the screen.
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QLayout, QLayoutItem, QWidget, QWidgetItem
+from PySide6.QtWidgets import QLayout, QLayoutItem, QSizePolicy, QWidget, QWidgetItem
 
 
 class FlowLayout(QLayout):
@@ -78,20 +78,39 @@ class FlowLayout(QLayout):
         return len(tops)
 
     def _arrange(self, rect: QRect, *, move: bool) -> int:
+        """Place the items row by row; the last item of a row whose widget's size policy is
+        Expanding takes the rest of the row; items are centred in their row's height."""
         m = self.contentsMargins()
         area = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
-        x, y, row_height = area.x(), area.y(), 0
+        rows: list[list[tuple[QLayoutItem, int]]] = [[]]
+        x = area.x()
         for item in self._items:
             if item.isEmpty():
                 continue
             hint = item.sizeHint()
-            if x > area.x() and x + hint.width() > area.right() + 1:
-                x, y = area.x(), y + row_height + self._spacing
-                row_height = 0
+            if rows[-1] and x + hint.width() > area.right() + 1:
+                rows.append([])
+                x = area.x()
             width = min(hint.width(), area.width()) if area.width() > 0 else hint.width()
             width = max(width, item.minimumSize().width())
-            if move:
-                item.setGeometry(QRect(QPoint(x, y), QSize(width, hint.height())))
+            rows[-1].append((item, width))
             x += width + self._spacing
-            row_height = max(row_height, hint.height())
-        return y + row_height - rect.y() + m.bottom()
+        y = area.y()
+        for row in rows:
+            if not row:
+                continue
+            last, last_width = row[-1]
+            used = sum(w for _, w in row) + self._spacing * (len(row) - 1)
+            widget = last.widget()
+            grows = widget is not None and widget.sizePolicy().horizontalPolicy() == QSizePolicy.Policy.Expanding
+            if grows and area.width() > used:
+                row[-1] = (last, last_width + area.width() - used)
+            heights = [it.heightForWidth(w) if it.hasHeightForWidth() else it.sizeHint().height() for it, w in row]
+            row_height = max(heights)
+            if move:
+                x = area.x()
+                for (item, width), height in zip(row, heights):
+                    item.setGeometry(QRect(QPoint(x, y + (row_height - height) // 2), QSize(width, height)))
+                    x += width + self._spacing
+            y += row_height + self._spacing
+        return y - self._spacing - rect.y() + m.bottom()

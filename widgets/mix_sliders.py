@@ -44,7 +44,7 @@ def pan_slider(parent: QWidget | None = None) -> ResettableSlider:
     s = ResettableSlider(*PAN_RANGE, 0, parent)
     s.setObjectName("panSlider")
     s.setToolTip("Pan: left or right in the stereo field (double-click to centre)")
-    s.setFixedWidth(56)
+    s.setFixedWidth(44)
     return s
 
 

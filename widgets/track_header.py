@@ -58,11 +58,11 @@ class TrackHeader(QFrame):
 
         self.gain_slider = gain_slider(self)
         self.gain_label = QLabel(self)
-        self.gain_label.setFixedWidth(50)
+        self.gain_label.setFixedWidth(58)
         self.gain_label.setToolTip("Gain in dB")
         self.pan_slider = pan_slider(self)
         self.pan_label = QLabel("C", self)
-        self.pan_label.setFixedWidth(30)
+        self.pan_label.setFixedWidth(34)
         self.pan_label.setToolTip("Pan: C is centre, L100 hard left, R100 hard right")
         self.meter = LevelMeter(self, vertical=True)
         self.meter.setFixedWidth(10)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from PySide6.QtCore import QSignalBlocker, QSize, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from widgets.flow_layout import FlowLayout
 from widgets.level_meter import LevelMeter
@@ -69,7 +69,7 @@ class Transport(QWidget):
         self.audio_status = QLabel("", self)
         self.audio_status.setObjectName("audioStatus")
         self.audio_status.setWordWrap(True)
-        self.audio_status.setMinimumWidth(40)
+        self.audio_status.setMinimumWidth(160)
 
         # Two groups in a wrapping layout: on a narrow window the session info, the audio
         # status and the output picker move to a second row instead of widening the window.
@@ -77,6 +77,8 @@ class Transport(QWidget):
                                self.count_in_button, self.follow_button, self.snap_box, self.position_label,
                                self.master_meter)
         status = self._group(self.info_label, self.audio_status, self.device_box)
+        status.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        status.layout().setStretch(1, 1)  # the audio status takes the room the row has
         layout = FlowLayout(self, spacing=12)
         layout.setContentsMargins(10, 4, 10, 4)
         layout.addWidget(controls)
