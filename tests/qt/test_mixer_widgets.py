@@ -181,3 +181,31 @@ def test_output_picker_lists_devices_and_reports_a_choice(qtbot) -> None:
     assert blocker.args == [None]
     transport.set_devices([])
     assert "No audio output device" in box.toolTip()
+
+
+def test_other_disabled_controls_say_why(qtbot, tmp_path) -> None:
+    from widgets.export_dialog import ExportDialog
+    from widgets.prompt_bar import PromptBar
+    from widgets.reference_panel import ReferencePanel
+
+    bar = PromptBar(["composer"])
+    qtbot.addWidget(bar)
+    bar.set_busy(True)
+    assert not bar.generate_button.isEnabled() and "running" in bar.generate_button.toolTip()
+    bar.set_busy(False)
+    assert bar.generate_button.isEnabled() and "running" not in bar.generate_button.toolTip()
+
+    panel = ReferencePanel()
+    qtbot.addWidget(panel)
+    assert not panel.use_button.isEnabled() and "first" in panel.use_button.toolTip()
+    panel.show_analysis({"path": "/x/song.wav", "tempo": 120.0, "key": "A minor"})
+    assert panel.use_button.isEnabled() and "tempo and key" in panel.use_button.toolTip()
+    panel.show_progress(0.3, "indexing")
+    assert not panel.index_button.isEnabled() and "being indexed" in panel.index_button.toolTip()
+
+    dialog = ExportDialog(tmp_path, "song", has_notes=False)
+    qtbot.addWidget(dialog)
+    assert not dialog.lufs_box.isEnabled() and "Tick" in dialog.lufs_box.toolTip()
+    dialog.loudness_check.setChecked(True)
+    assert dialog.lufs_box.isEnabled() and "LUFS" in dialog.lufs_box.toolTip()
+    assert not dialog.midi_check.isEnabled() and dialog.midi_check.toolTip()
