@@ -101,6 +101,7 @@ class Timeline(QWidget):
         layout.addWidget(scroll_row)
         self.ruler.seek_requested.connect(self.seek_requested)
         self.ruler.loop_region_changed.connect(self.loop_region_changed)
+        self.ruler.loop_region_changed.connect(lambda *_: self._shade_loop())
         self.ruler.getPlotItem().vb.sigXRangeChanged.connect(lambda *_: self._sync_scrollbar())
         self.hscroll.valueChanged.connect(self._on_scrolled)
         self._spare: list[TrackLane] = [self._new_lane() for _ in range(SPARE_LANES)]
@@ -233,6 +234,7 @@ class Timeline(QWidget):
         lane.bind(track, s.sample_rate)
         lane.waveform.set_grid(s.duration, 60.0 / s.tempo, s.beats_per_bar)
         track.changed.connect(self._on_track_changed, max_args=3)
+        lane.waveform.set_loop_region(self.ruler.loop_region())
         self.lanes[track.id] = lane
         self.hint.hide()
         return lane
@@ -314,6 +316,11 @@ class Timeline(QWidget):
 
     def clear_loop_region(self) -> None:
         self.ruler.clear_loop_region()
+
+    def _shade_loop(self) -> None:
+        region = self.ruler.loop_region()
+        for lane in self.lanes.values():
+            lane.waveform.set_loop_region(region)
 
     # --- meters -----------------------------------------------------------------------------------
     def show_levels(self, position: int, playing: bool) -> None:

@@ -168,6 +168,10 @@ def test_dragging_on_the_ruler_sets_a_loop_region_snapped_to_bars(qtbot, timelin
         drag(timeline.ruler, 4.3, 7.7)  # bar 3 .. the end of bar 4
     assert blocker.args == pytest.approx([4.0, 8.0])
     assert timeline.loop_region() == pytest.approx((4.0, 8.0))
+    for lane in timeline.lanes.values():  # shaded on every lane too
+        assert lane.waveform.loop_region_shown() == pytest.approx((4.0, 8.0))
+    timeline.clear_loop_region()
+    assert all(lane.waveform.loop_region_shown() is None for lane in timeline.lanes.values())
 
 
 def test_beat_snap_and_no_snap(qtbot, timeline) -> None:
