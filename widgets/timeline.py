@@ -314,6 +314,13 @@ class Timeline(QWidget):
     def set_loop_region(self, start: float, end: float) -> None:
         self.ruler.set_loop_region(start, end)
 
+    def set_loop_bars(self, first: int, last: int) -> None:
+        """Loop bars ``first`` to ``last`` (counted from 1, both included): "loop selection"."""
+        if not 1 <= first <= last:
+            raise ValueError(f"bars {first}..{last} are not a range of bars counted from 1")
+        per_bar = self.ruler.seconds_per_bar
+        self.ruler.set_loop_region((first - 1) * per_bar, last * per_bar)
+
     def clear_loop_region(self) -> None:
         self.ruler.clear_loop_region()
 

@@ -39,6 +39,8 @@ class TransportLink(QObject):
         self._region_seconds: tuple[float, float] | None = None
         self.metronome = False
         self.count_in = False
+        self.device: str | None = None
+        """The output the person chose; a player made later (new sample rate) is moved to it too."""
         t = transport
         t.metronome_toggled.connect(self._set_metronome)
         t.count_in_toggled.connect(self._set_count_in)
@@ -66,6 +68,8 @@ class TransportLink(QObject):
         """Give the current player the loop region and click settings (again, if it is new)."""
         p = self._player()
         s = self._session()
+        if self._applied_to is not None and self._applied_to[0] is not p and p.device != self.device:
+            p.set_device(self.device)
         self._applied_to = (p, None if s is None else (s.tempo, s.beats_per_bar))
         sr = p.sample_rate
         region = self._region_seconds
@@ -79,6 +83,7 @@ class TransportLink(QObject):
         self.transport.set_devices(p.output_devices(), p.device)
 
     def _choose_device(self, name: str | None) -> None:
+        self.device = name
         reason = self._player().set_device(name)
         self.transport.set_unavailable(reason)
         if reason:

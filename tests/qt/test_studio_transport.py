@@ -77,6 +77,20 @@ def test_a_loop_region_dragged_on_the_ruler_loops_playback(qtbot, window) -> Non
     assert player.position == start + 700
 
 
+def test_a_new_player_keeps_the_loop_clicks_and_device(qtbot, window) -> None:
+    """The controller makes a new player when the sample rate changes: the settings carry over."""
+    generate(qtbot, window, bars=2)
+    window.timeline.set_loop_bars(1, 2)
+    window.transport.metronome_button.click()
+    window.transport_link._choose_device("Headphones")
+    old = window.player
+    window.controller.player = Player(48000, open_device=False)
+    window.transport_link.tick()
+    new = window.player
+    assert new is not old and new.metronome and new.device == "Headphones"
+    assert new.loop_region == (0, int(round(window.session.duration * 48000)))
+
+
 def test_the_metronome_button_clicks_at_the_session_tempo(qtbot, window) -> None:
     generate(qtbot, window, bars=2)
     window.transport.metronome_button.click()

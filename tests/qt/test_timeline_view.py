@@ -207,3 +207,15 @@ def test_dragging_inside_the_region_moves_it_along_the_grid(qtbot, timeline) -> 
     with qtbot.waitSignal(timeline.loop_region_changed) as blocker:
         drag(timeline.ruler, 3.0, 6.3)  # moved by 3.3 s, lands on bars again
     assert blocker.args == pytest.approx([6.0, 10.0])
+
+
+def test_loop_selection_by_bars(qtbot, timeline) -> None:
+    s = session_with("drums", bars=8)
+    timeline.set_session(s)
+    qtbot.waitUntil(lambda: not timeline.building)
+    timeline.snap = None  # bar edges are exact whatever the snap
+    with qtbot.waitSignal(timeline.loop_region_changed) as blocker:
+        timeline.set_loop_bars(3, 4)
+    assert blocker.args == pytest.approx([4.0, 8.0])
+    with pytest.raises(ValueError, match="counted from 1"):
+        timeline.set_loop_bars(0, 2)
