@@ -24,7 +24,7 @@ from tracks import Track
 from tracks.errors import TracksError
 from widgets.level_meter import LevelMeter
 from widgets.mix_sliders import gain_slider, pan_slider, pan_text
-from widgets.theme import icon, role_colour
+from widgets.theme import icon, icon_with_dim_disabled, role_colour
 
 HEADER_WIDTH = 270
 STRIP_WIDTH = 6
@@ -52,7 +52,7 @@ class TrackHeader(QFrame):
         self.lock_button = self._tool("lockButton", checkable=True)
         self.lock_button.setIconSize(QSize(18, 18))
         self.regenerate_button = self._tool("regenerateButton")
-        self.regenerate_button.setIcon(icon("regenerate"))
+        self.regenerate_button.setIcon(icon_with_dim_disabled("regenerate"))
         self.mute_button = self._tool("muteButton", text="M", checkable=True)
         self.solo_button = self._tool("soloButton", text="S", checkable=True)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QIcon
 
 from tracks import Session, Take, Track
 from widgets.level_meter import FLOOR_DB, LevelMeter, block_levels
@@ -61,11 +62,19 @@ def test_a_locked_lane_says_why_it_cannot_be_regenerated_and_unlocking_gives_it_
     with qtbot.waitSignal(header.regenerate_requested, raising=False, timeout=100) as blocker:
         header.regenerate_button.click()
     assert not blocker.signal_triggered
+    icon, size = header.regenerate_button.icon(), header.regenerate_button.iconSize()
+    assert opacity(icon.pixmap(size, QIcon.Mode.Disabled)) < 0.5 * opacity(icon.pixmap(size)), \
+        "the locked lane's regenerate button looks clickable"
     track.locked = False
     assert header.regenerate_button.isEnabled() and "Regenerate Bass" in header.regenerate_button.toolTip()
     with qtbot.waitSignal(header.regenerate_requested) as blocker:
         header.regenerate_button.click()
     assert blocker.args == [track]
+
+
+def opacity(pixmap) -> float:
+    image = pixmap.toImage()
+    return max(image.pixelColor(x, y).alpha() for x in range(image.width()) for y in range(image.height())) / 255
 
 
 def test_busy_and_single_take_controls_say_why_they_are_off(qtbot) -> None:
