@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -261,7 +266,9 @@ def test_metronome_settings_are_checked() -> None:
 
 # --- devices, with a stand-in for sounddevice -------------------------------------------------
 class FakeStream:
-    def __init__(self, *, hang: bool = False, **kwargs) -> None:
+    """``hang``: "stop" (stop() blocks forever, abort() works) or "both" (abort() blocks too)."""
+
+    def __init__(self, *, hang: str | None = None, **kwargs) -> None:
         self.kwargs = kwargs
         self.active = False
         self.hang = hang
@@ -277,7 +284,7 @@ class FakeStream:
         self.active = False
 
     def abort(self) -> None:
-        if self.hang:
+        if self.hang == "both":
             self._forever.wait()
         self.active = False
 
@@ -286,7 +293,7 @@ class FakeStream:
 
 
 class FakeSoundDevice:
-    def __init__(self, names: list[str], *, hang: bool = False) -> None:
+    def __init__(self, names: list[str], *, hang: str | None = None) -> None:
         self.names = list(names)
         self.hang = hang
         self.rescans = 0
@@ -318,8 +325,16 @@ class FakeSoundDevice:
         self._listed = list(self.names)
 
 
-def test_close_returns_within_two_seconds_when_stop_blocks_forever() -> None:
-    sd = FakeSoundDevice(["JACK"], hang=True)
+@pytest.fixture(autouse=True)
+def portaudio_answers():
+    """PortAudio is one per process: a test that wedges it must not wedge the next one."""
+    yield
+    Player._wedged = False
+
+
+@pytest.mark.parametrize("hang", ["stop", "both"])
+def test_close_returns_within_two_seconds_when_stop_blocks_forever(hang: str) -> None:
+    sd = FakeSoundDevice(["JACK"], hang=hang)
     p = Player(SR, backend=sd)
     assert p.available
     p.set_mix(ramp(100))
@@ -328,10 +343,27 @@ def test_close_returns_within_two_seconds_when_stop_blocks_forever() -> None:
     p.close()
     assert time.monotonic() - start < 2.0
     assert not p.available and not p.playing
+    assert p.last_close == ("aborted" if hang == "stop" else "abandoned")
+
+
+def test_once_portaudio_is_stuck_play_says_so_instead_of_hanging() -> None:
+    """Seen with JACK killed mid-playback: stop and abort hang, and so would a re-scan."""
+    sd = FakeSoundDevice(["JACK"], hang="both")
+    p = Player(SR, backend=sd)
+    p.set_mix(ramp(100))
+    p.play()
+    sd.streams[0].active = False
+    assert "went away" in p.check_device()
+    rescans = sd.rescans
+    start = time.monotonic()
+    p.play()
+    assert time.monotonic() - start < 1.0
+    assert not p.available and "restart the app" in p.unavailable_reason
+    assert sd.rescans == rescans and p.output_devices() == []
 
 
 def test_a_vanished_device_stops_playback_and_says_why() -> None:
-    sd = FakeSoundDevice(["USB Audio"], hang=True)
+    sd = FakeSoundDevice(["USB Audio"], hang="stop")
     p = Player(SR, backend=sd, device="USB Audio")
     p.set_mix(ramp(1000))
     p.play()
@@ -383,3 +415,58 @@ def test_choosing_an_output_device_reopens_on_it() -> None:
     assert sd.streams[-1].kwargs["device"] == "Headphones" and sd.streams[0].closed
     assert "was not found" in p.set_device("Nope")
     p.close()
+
+
+VANISH_SCRIPT = r"""
+import os, sys, time, signal
+import numpy as np
+from pathlib import Path
+from resonant_studio.core.playback import Player
+p = Player(44100)
+if not p.available:
+    print("NODEVICE", p.unavailable_reason); sys.exit(0)
+p.set_mix(np.zeros((44100 * 60, 2), dtype=np.float32))
+p.play()
+t0 = time.monotonic()
+while p.position < 4410 and time.monotonic() - t0 < 10: time.sleep(0.01)
+os.kill(int(sys.argv[1]), signal.SIGKILL)  # the server this test started, by its pid
+t0 = time.monotonic(); reason = None
+while reason is None and time.monotonic() - t0 < 10:
+    reason = p.check_device(); time.sleep(0.02)
+print("NOTICED", round(time.monotonic() - t0, 2), reason)
+t0 = time.monotonic(); p.play(); p.close()
+print("REPLAY", round(time.monotonic() - t0, 2), p.unavailable_reason)
+"""
+
+
+@pytest.mark.skipif(not shutil.which("jackd"), reason="needs jackd (apt-get install --no-install-recommends jackd2)")
+def test_killing_a_real_jack_server_mid_playback_is_noticed_and_exit_does_not_hang(tmp_path) -> None:
+    """The issue's case on a real device: the JACK server dies while playing. In a child
+    process, so a PortAudio stuck in the dead server cannot touch this one."""
+    name = f"resonant-test-{os.getpid()}"
+    server = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "44100", "-p", "512"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1"}
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # wait for the server to take clients
+            probe = subprocess.run(["jack_lsp"], env=env, capture_output=True) if shutil.which("jack_lsp") else None
+            if probe is None or probe.returncode == 0:
+                break
+            time.sleep(0.1)
+        start = time.monotonic()
+        child = subprocess.run([sys.executable, "-c", VANISH_SCRIPT, str(server.pid)], env=env, capture_output=True,
+                               text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+        elapsed = time.monotonic() - start
+    finally:
+        server.kill()
+        server.wait()
+    out = child.stdout
+    if "NODEVICE" in out:
+        pytest.skip("PortAudio did not list the JACK server: " + out)
+    assert child.returncode == 0, child.stderr[-2000:]
+    noticed = float(out.split("NOTICED ")[1].split()[0])
+    assert "went away" in out and noticed < 5.0
+    replay = float(out.split("REPLAY ")[1].split()[0])
+    assert replay < 2.0  # Play after the loss re-scans (or says PortAudio is stuck) without hanging
+    assert elapsed < 30.0  # and the process exits: sounddevice's exit handler no longer blocks it

@@ -9,6 +9,7 @@ and gives up (leaving a daemon thread behind) rather than hang the app's Quit.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Any, Callable
 
@@ -27,15 +28,34 @@ def load_backend() -> tuple[Any | None, str | None]:
     return sd, None
 
 
-def rescan(sd: Any) -> None:
-    """Make PortAudio read the device list again (call only with no stream open)."""
+RESCAN_TIMEOUT_S = 1.5
+
+
+def rescan(sd: Any, timeout: float = RESCAN_TIMEOUT_S) -> bool:
+    """Make PortAudio read the device list again (call only with no stream open).
+
+    Runs on a worker thread: after a device vanished, PortAudio's terminate can block for
+    good (seen with JACK killed mid-playback). False when it did not finish in ``timeout``.
+    """
     terminate, initialize = getattr(sd, "_terminate", None), getattr(sd, "_initialize", None)
     if terminate is None or initialize is None:
-        return
-    try:
-        terminate()
-    finally:
-        initialize()
+        return True
+
+    def run() -> None:
+        try:
+            terminate()
+        finally:
+            initialize()
+
+    return _within(run, timeout)
+
+
+def forget_on_exit(sd: Any) -> None:
+    """Stop sounddevice terminating PortAudio when Python exits: with a stream stuck in a dead
+    device, that terminate blocks, and Quit would hang after the window has closed."""
+    handler = getattr(sd, "_exit_handler", None)
+    if handler is not None:
+        atexit.unregister(handler)
 
 
 def output_devices(sd: Any) -> list[str]:

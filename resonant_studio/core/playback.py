@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from resonant_studio.core.audio_device import close_stream, load_backend, output_devices, rescan
+from resonant_studio.core.audio_device import close_stream, forget_on_exit, load_backend, output_devices, rescan
 from resonant_studio.core.click import Clicks, mix_clicks
 
 CHANNELS = 2
@@ -36,6 +36,9 @@ class Player:
     """
 
     _streams_open = 0  # streams open in this process (the main player, a preview player...)
+    _wedged = False    # PortAudio stopped answering (a close or a re-scan hung): never call it again
+    WEDGED = ("cannot play: the audio system stopped responding when the device went away; "
+              "save your work and restart the app to play again")
 
     def __init__(self, sample_rate: int = 44100, *, open_device: bool = True, blocksize: int = 0,
                  backend: Any | None = None, device: str | None = None) -> None:
@@ -58,6 +61,7 @@ class Player:
         self._backend = backend
         self.device = device
         self._seen = (0, 0.0)     # (callback count, when check_device saw it change)
+        self.last_close = "none"  # how the last stream was closed: stopped, aborted or abandoned
         self.unavailable_reason: str | None = "audio output was not opened"
         self._open_device = open_device
         if open_device:
@@ -74,6 +78,8 @@ class Player:
         sd, problem = self._sd()
         if sd is None:
             return problem
+        if Player._wedged:
+            return self.WEDGED
         try:
             device = sd.query_devices(self.device, kind="output") if self.device else sd.query_devices(kind="output")
         except Exception:  # PortAudio raises its own error types; any of them means no device
@@ -101,6 +107,8 @@ class Player:
         sd, _ = self._sd()
         if sd is None:
             return []
+        if Player._wedged:
+            return []
         if self._stream is None:
             self._rescan(sd)
         return output_devices(sd)
@@ -125,12 +133,19 @@ class Player:
 
     @classmethod
     def _rescan(cls, sd: Any) -> None:
-        if cls._streams_open:  # re-initialising PortAudio would pull the device from under another player
+        if cls._streams_open or cls._wedged:  # re-initialising would pull the device from another player
             return
         try:
-            rescan(sd)
+            finished = rescan(sd)
         except Exception:  # a failed re-scan leaves the old list; opening will say what is wrong
-            pass
+            return
+        if not finished:
+            cls._mark_wedged(sd)
+
+    @classmethod
+    def _mark_wedged(cls, sd: Any) -> None:
+        cls._wedged = True
+        forget_on_exit(sd)
 
     def check_device(self) -> str | None:
         """Called on a UI timer: if the device went away, stop, close the stream and say why.
@@ -166,7 +181,13 @@ class Player:
         if stream is None:
             return "none"
         Player._streams_open -= 1
-        return close_stream(stream)
+        outcome = close_stream(stream)
+        self.last_close = outcome
+        if outcome == "abandoned":  # stop and abort both hung: PortAudio is stuck in the dead device
+            sd, _ = self._sd()
+            if sd is not None:
+                Player._mark_wedged(sd)
+        return outcome
 
     def close(self) -> None:
         """Stop playback and close the stream; returns within about 1.5 s even if PortAudio hangs."""

@@ -119,7 +119,7 @@ def test_the_view_follows_the_playhead_and_meters_move_while_playing(qtbot, wind
 
 
 def test_a_vanished_device_stops_playback_says_why_and_quit_returns_within_2_s(qtbot, tmp_path) -> None:
-    devices = FakeSoundDevice(["USB Audio"], hang=True)  # stop() and abort() block forever
+    devices = FakeSoundDevice(["USB Audio"], hang="stop")  # stop() blocks forever, as sounddevice's did
     window = MainWindow(settings=Settings(tmp_path / "settings.json"),
                         player_factory=lambda sr: Player(sr, backend=devices))
     window.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
@@ -142,6 +142,24 @@ def test_a_vanished_device_stops_playback_says_why_and_quit_returns_within_2_s(q
     start = time.monotonic()
     window.close()
     assert time.monotonic() - start < 2.0
+
+
+def test_quit_returns_within_2_s_even_when_stop_and_abort_both_hang(qtbot, tmp_path) -> None:
+    devices = FakeSoundDevice(["JACK"], hang="both")
+    window = MainWindow(settings=Settings(tmp_path / "settings.json"),
+                        player_factory=lambda sr: Player(sr, backend=devices))
+    window.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.toggle_play()
+    assert window.player.available
+    start = time.monotonic()
+    try:
+        window.close()
+        assert time.monotonic() - start < 2.0
+    finally:
+        Player._wedged = False  # PortAudio is one per process: do not wedge the next test
 
 
 def test_the_event_loop_keeps_turning_while_meters_and_follow_run(qtbot, window, capsys) -> None:
