@@ -23,6 +23,7 @@ from widgets.theme import PLAYHEAD
 
 RULER_HEIGHT = 30
 LABEL_MIN_PX = 36
+PREMADE_LABELS = 48  # enough for a full-width ruler at LABEL_MIN_PX on a 1600 px screen
 SCROLL_FRACTION_PER_NOTCH = 0.1  # one wheel notch scrolls a tenth of the visible width
 SNAPS = (None, "bar", "beat")
 LOOP_BRUSH = QColor(91, 140, 255, 60)
@@ -97,6 +98,8 @@ class BarRuler(pg.PlotWidget):
         self.addItem(self.playhead, ignoreBounds=True)
         self.scene().sigMouseClicked.connect(self._on_click)
         self.getPlotItem().vb.sigXRangeChanged.connect(lambda *_: self._place_labels())
+        for _ in range(PREMADE_LABELS):  # made with the window, not during the first Generate
+            self._new_label().hide()
 
     # --- grid ---------------------------------------------------------------------------------
     @property
@@ -149,16 +152,20 @@ class BarRuler(pg.PlotWidget):
         first = max(0, int(math.floor(max(lo, 0.0) / self.seconds_per_bar)) // step * step)
         bars = [b for b in range(first, self.bars, step) if b * self.seconds_per_bar <= hi]
         while len(self._labels) < len(bars):
-            label = pg.TextItem("", color="#aab0bc", anchor=(0.0, 0.5))
-            label.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # drags on a number still draw a loop
-            self.addItem(label, ignoreBounds=True)
-            self._labels.append(label)
+            self._new_label()
         for label, bar in zip(self._labels, bars):
             label.setText(f" {bar + 1}")
             label.setPos(bar * self.seconds_per_bar, 0.62)
             label.show()
         for label in self._labels[len(bars):]:
             label.hide()
+
+    def _new_label(self) -> pg.TextItem:
+        label = pg.TextItem("", color="#aab0bc", anchor=(0.0, 0.5))
+        label.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # drags on a number still draw a loop
+        self.addItem(label, ignoreBounds=True)
+        self._labels.append(label)
+        return label
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
