@@ -19,7 +19,8 @@ def _fit(audio: np.ndarray, n: int) -> np.ndarray:
 
 
 def pan_gains(pan: float) -> tuple[float, float]:
-    """Equal-power pan law: centre gives -3 dB on each side, hard left gives (1, 0)."""
+    """Equal-power pan law, scaled so centre is unity: ``L² + R² = 2`` at every position, so a
+    mono source keeps its loudness as it moves; hard left gives (√2, 0), +3 dB on the left."""
     angle = (pan + 1.0) * np.pi / 4.0
     return float(np.cos(angle) * np.sqrt(2.0)), float(np.sin(angle) * np.sqrt(2.0))
 

@@ -72,8 +72,8 @@ class ExportDialog(QDialog):
         self.lufs_box.setValue(-14.0)
         self.lufs_box.setSuffix(" LUFS")
         self.lufs_box.setToolTip("-14 LUFS suits streaming services; -23 LUFS is the broadcast norm")
-        self.lufs_box.setEnabled(False)
-        self.loudness_check.toggled.connect(self.lufs_box.setEnabled)
+        self._enable_lufs(False)
+        self.loudness_check.toggled.connect(self._enable_lufs)
         loud_row = QHBoxLayout()
         loud_row.addWidget(self.loudness_check)
         loud_row.addWidget(self.lufs_box)
@@ -112,6 +112,12 @@ class ExportDialog(QDialog):
         self.loudness_check.setChecked(choices.target_lufs is not None)
         if choices.target_lufs is not None:
             self.lufs_box.setValue(choices.target_lufs)
+
+    def _enable_lufs(self, enabled: bool) -> None:
+        """The target is set only with "Loudness target" ticked; off, its tooltip says so."""
+        self.lufs_box.setEnabled(enabled)
+        self.lufs_box.setToolTip("-14 LUFS suits streaming services; -23 LUFS is the broadcast norm" if enabled
+                                 else "Tick the loudness box to set a target; without one the mix keeps its level")
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder_edit.text())

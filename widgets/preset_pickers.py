@@ -13,6 +13,7 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QWidget
 
 NO_CHOICE = "none"
+PICKER_CHARS = 14
 TIP = Qt.ItemDataRole.ToolTipRole
 Choice = tuple[str, str]
 """(name, description)."""
@@ -24,7 +25,10 @@ class _Picker(QComboBox):
         self.what = what
         self.allow_none = allow_none
         self.setObjectName(f"{what}Picker")
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Sized to a short label, not to the longest preset name ("quality: high (model missing)"):
+        # the full name is in the list and the tooltip, and the prompt bar stays narrow.
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(PICKER_CHARS)
 
     def set_choices(self, choices: Sequence[Choice], unavailable: Sequence[str] = ()) -> None:
         current = self.current()
@@ -106,3 +110,5 @@ class PresetPickers(QWidget):
 
     def set_busy(self, busy: bool) -> None:
         self.save_button.setEnabled(not busy)
+        self.save_button.setToolTip("A generation is running: save a preset when it has finished" if busy
+                                    else "Save the current style settings as a preset of your own")

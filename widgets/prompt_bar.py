@@ -1,7 +1,9 @@
 """The prompt bar: what to make (text), with which engine, how long, which seed; Generate.
 
 Other areas add pickers (style presets, a reference track) with ``add_picker``; they land
-in the second row, after the seed.
+in the second row, after the seed. That row wraps (``FlowLayout``) rather than setting a
+minimum width: in one row, settings and pickers wanted 1239 px, which pushed the window
+past 1600 px with the Like This Song panel open.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.flow_layout import FlowLayout
 from widgets.theme import icon
 
 MAX_SEED = 2**31 - 1
+GENERATE_TIP = "Generate every unlocked track from the prompt (locked tracks stay and the new parts fit them)"
+GENERATE_BUSY_TIP = "A generation is running: wait for it or cancel it (Esc) before generating again"
 
 
 class PromptBar(QWidget):
@@ -62,8 +67,7 @@ class PromptBar(QWidget):
 
         self.generate_button = QPushButton(icon("generate"), "Generate", self)
         self.generate_button.setObjectName("generateButton")
-        self.generate_button.setToolTip("Generate every unlocked track from the prompt (locked tracks stay "
-                                        "and the new parts fit them)")
+        self.generate_button.setToolTip(GENERATE_TIP)
         self.generate_button.clicked.connect(self.generate_requested)
         self.prompt_edit.returnPressed.connect(self.generate_requested)
 
@@ -74,12 +78,10 @@ class PromptBar(QWidget):
         top.addWidget(QLabel("Prompt", self))
         top.addWidget(self.prompt_edit, 1)
         top.addWidget(self.generate_button)
-        self._options = QHBoxLayout()
-        self._options.setSpacing(6)
+        self._options = FlowLayout(spacing=6)
         for w in (self.engine_box, self.bars_box, self.seed_box, self.dice_button):
             self._options.addWidget(w)
         self._picker_index = self._options.count()
-        self._options.addStretch(1)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(10, 8, 10, 6)
         self._layout.setSpacing(6)
@@ -114,4 +116,10 @@ class PromptBar(QWidget):
         return self.seed_box.value()
 
     def set_busy(self, busy: bool) -> None:
+        """While a generation runs Generate is off, and its tooltip says why."""
         self.generate_button.setEnabled(not busy)
+        self.generate_button.setToolTip(GENERATE_BUSY_TIP if busy else GENERATE_TIP)
+
+    def option_rows(self) -> int:
+        """How many rows the settings and pickers wrap onto at the current width."""
+        return self._options.rows()

@@ -34,6 +34,10 @@ from PySide6.QtWidgets import (
 AUDIO_SUFFIXES = (".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff")
 AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.mp3 *.aif *.aiff)"
 PATH_ROLE = Qt.ItemDataRole.UserRole
+USE_TIP = ("Set the session's tempo and key from the reference and add its style words to the prompt; "
+           "the next generation follows it")
+USE_NEEDS_REFERENCE = "Drop or choose a reference song first: its tempo, key and style are what this uses"
+INDEX_TIP = "Add every audio file in a folder to your library (unchanged files are skipped, missing ones removed)"
 
 
 def dropped_audio_path(urls) -> str | None:
@@ -160,9 +164,7 @@ class ReferencePanel(QWidget):
         self.continue_box.setToolTip("MusicGen starts from the reference's audio and continues it; "
                                      "other engines follow its tempo, key and energy only")
         self.use_button = QPushButton("Use as reference")
-        self.use_button.setEnabled(False)
-        self.use_button.setToolTip("Set the session's tempo and key from the reference and add its style "
-                                   "words to the prompt; the next generation follows it")
+        self._enable_use(False)
         self.use_button.clicked.connect(self._use_as_reference)
 
         self.search_edit = QLineEdit()
@@ -171,8 +173,7 @@ class ReferencePanel(QWidget):
                                     "and your generated takes by meaning")
         self.search_edit.returnPressed.connect(self._search_text)
         self.index_button = QPushButton("Index folder…")
-        self.index_button.setToolTip("Add every audio file in a folder to your library (unchanged files are "
-                                     "skipped, missing ones removed)")
+        self.index_button.setToolTip(INDEX_TIP)
         self.index_button.clicked.connect(lambda: self.request_index_folder())
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -192,10 +193,10 @@ class ReferencePanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.waveform)
         layout.addWidget(self.notes_label)
-        row = QHBoxLayout()
-        row.addWidget(self.use_button)
-        row.addWidget(self.continue_box)
-        layout.addLayout(row)
+        # One above the other, not side by side: side by side they held the panel (and with it
+        # the window) at least 382 px wide.
+        layout.addWidget(self.use_button)
+        layout.addWidget(self.continue_box)
         layout.addWidget(self.search_edit)
         layout.addWidget(self.results, stretch=1)
         row = QHBoxLayout()
@@ -219,7 +220,8 @@ class ReferencePanel(QWidget):
         self.duration_label.setText(_fmt_duration(a.get("duration")))
         self.waveform.set_envelope(a.get("waveform"))
         self.notes_label.setText("\n".join(a.get("warnings") or ()))
-        self.use_button.setEnabled(a.get("tempo") is not None or a.get("key") is not None)
+        self._enable_use(a.get("tempo") is not None or a.get("key") is not None,
+                         "Neither a tempo nor a key could be read from this song, so there is nothing to follow")
 
     def clear_analysis(self) -> None:
         self._analysis = None
@@ -228,7 +230,12 @@ class ReferencePanel(QWidget):
             label.setText("–")
         self.waveform.set_envelope(None)
         self.notes_label.setText("")
-        self.use_button.setEnabled(False)
+        self._enable_use(False)
+
+    def _enable_use(self, enabled: bool, why: str = USE_NEEDS_REFERENCE) -> None:
+        """Offer "Use as reference", or say in its tooltip why it is off."""
+        self.use_button.setEnabled(enabled)
+        self.use_button.setToolTip(USE_TIP if enabled else why)
 
     def show_results(self, results: Sequence[Mapping[str, Any]]) -> None:
         """Rows of path, title, score, tempo, key, reasons (list of str)."""
@@ -253,6 +260,7 @@ class ReferencePanel(QWidget):
         self.progress.setVisible(not done)
         self.progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
         self.index_button.setEnabled(done)
+        self.index_button.setToolTip(INDEX_TIP if done else "A folder is being indexed: wait for it to finish")
         self.status_label.setText(message)
 
     def show_message(self, text: str) -> None:

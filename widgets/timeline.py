@@ -2,64 +2,45 @@
 
 An adapter over the session's track list: lanes come and go with ``track_added`` /
 ``track_removed``. Audio files dropped anywhere on it are passed up as ``files_dropped``.
+
+The ruler's view range is the timeline's view: the lanes are linked to it, a horizontal
+scrollbar moves it, and it refits whenever the piece's length changes, so waveforms,
+playhead and bar lines always line up. While playing, the view pages along with the
+playhead (``follow``). Meters are fed by ``show_levels`` from the playback position on a UI
+timer.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QScrollBar, QVBoxLayout, QWidget
 
 from tracks import Session, Take, Track
-from widgets.theme import PLAYHEAD
+from tracks.mixer import pan_gains
+from widgets.level_meter import METER_WINDOW_S, block_levels
+from widgets.ruler import BarRuler
 from widgets.track_header import HEADER_WIDTH
 from widgets.track_lane import TrackLane
 
-RULER_HEIGHT = 30
 SPARE_LANES = 6  # lanes built ahead and kept for reuse, so a Generate never waits for one
+SCROLL_UNITS_PER_SECOND = 1000  # the scrollbar counts milliseconds
+FOLLOW_PAGE_AT = 0.95           # page when the playhead passes 95 % of the view...
+FOLLOW_LEAD = 0.05              # ...so that it lands 5 % in from the left edge
 
 
-class BarRuler(pg.PlotWidget):
-    """Bar numbers along the top; click to seek. The lanes' time axes are linked to it."""
-
-    seek_requested = Signal(float)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent=parent, background="#15171b")
-        item = self.getPlotItem()
-        item.hideAxis("left")
-        item.hideAxis("bottom")
-        item.showAxis("top")
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        self.axis = item.getAxis("top")
-        self.axis.setTextPen("#aab0bc")
-        self.axis.setPen("#3a3f4a")
-        self.setMouseEnabled(x=True, y=False)
-        self.setYRange(0, 1, padding=0)
-        self.setFixedHeight(RULER_HEIGHT)
-        self.setToolTip("Bars: click to move the playhead, scroll to zoom in time")
-        self.playhead = pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen(PLAYHEAD, width=1.5))
-        self.addItem(self.playhead, ignoreBounds=True)
-        self.scene().sigMouseClicked.connect(self._on_click)
-
-    def set_bars(self, bars: int, seconds_per_bar: float) -> None:
-        every = max(1, bars // 32)  # keep labels readable on long pieces
-        major = [(i * seconds_per_bar, str(i + 1)) for i in range(0, bars, every)]
-        self.axis.setTicks([major, []])
-        duration = bars * seconds_per_bar
-        self.setLimits(xMin=0.0, xMax=max(duration, 0.1), minXRange=0.05)
-
-    def _on_click(self, event) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            x = self.getPlotItem().vb.mapSceneToView(event.scenePos()).x()
-            self.seek_requested.emit(max(0.0, float(x)))
+def track_channel_gains(track: Track) -> np.ndarray:
+    """The per-channel gains the mixer applies to ``track`` (gain and pan), for its meter."""
+    gain = 10.0 ** (track.gain_db / 20.0)
+    left, right = (1.0, 1.0) if track.pan == 0.0 else pan_gains(track.pan)
+    return np.array([gain * left, gain * right])
 
 
 class Timeline(QWidget):
     regenerate_requested = Signal(object)   # Track
     seek_requested = Signal(float)          # seconds
+    loop_region_changed = Signal(float, float)  # seconds; end <= start: no region
     files_dropped = Signal(list)            # local file paths
     error = Signal(str)
 
@@ -70,6 +51,8 @@ class Timeline(QWidget):
         self.session: Session | None = None
         self.lanes: dict[str, TrackLane] = {}
         self._duration = 0.0
+        self.follow = True
+        """Page the view along with the playhead while playing."""
 
         self.ruler = BarRuler(self)
         ruler_row = QWidget(self)
@@ -97,13 +80,30 @@ class Timeline(QWidget):
         self.scroll.setObjectName("lanes")
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self._container)
+        # no frame: the lanes' waveforms start exactly under the ruler (pyqtgraph links the
+        # axes by screen position, so a 1 px frame shifted every lane's time range by a pixel)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+
+        self.hscroll = QScrollBar(Qt.Orientation.Horizontal, self)
+        self.hscroll.setObjectName("timeScroll")
+        self.hscroll.setToolTip("Scroll in time (Shift+wheel over the lanes does the same)")
+        scroll_row = QWidget(self)
+        row = pg.QtWidgets.QHBoxLayout(scroll_row)
+        row.setContentsMargins(HEADER_WIDTH, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.hscroll, 1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(ruler_row)
         layout.addWidget(self.scroll, 1)
+        layout.addWidget(scroll_row)
         self.ruler.seek_requested.connect(self.seek_requested)
+        self.ruler.loop_region_changed.connect(self.loop_region_changed)
+        self.ruler.loop_region_changed.connect(lambda *_: self._shade_loop())
+        self.ruler.getPlotItem().vb.sigXRangeChanged.connect(lambda *_: self._sync_scrollbar())
+        self.hscroll.valueChanged.connect(self._on_scrolled)
         self._spare: list[TrackLane] = [self._new_lane() for _ in range(SPARE_LANES)]
         self._warm_up(self._spare[0])
         self._reusable: list[TrackLane] = []
@@ -180,11 +180,17 @@ class Timeline(QWidget):
         s = self.session
         if s is None:
             return
+        refit = abs(s.duration - self._duration) > 1e-9 or self.ruler.bars != s.bars
         self._duration = s.duration
         seconds_per_beat = 60.0 / s.tempo
-        self.ruler.set_bars(s.bars, seconds_per_beat * s.beats_per_bar)
+        self.ruler.set_grid(s.bars, seconds_per_beat, s.beats_per_bar)
         for lane in self.lanes.values():
             lane.waveform.set_grid(self._duration, seconds_per_beat, s.beats_per_bar)
+        region = self.ruler.loop_region()
+        if region is not None and region[1] > self._duration:  # the loop must stay inside the piece
+            self.ruler.set_loop_region(region[0], min(region[1], self._duration))
+        if refit:
+            self.fit()
 
     @staticmethod
     def _warm_up(lane: TrackLane) -> None:
@@ -228,6 +234,7 @@ class Timeline(QWidget):
         lane.bind(track, s.sample_rate)
         lane.waveform.set_grid(s.duration, 60.0 / s.tempo, s.beats_per_bar)
         track.changed.connect(self._on_track_changed, max_args=3)
+        lane.waveform.set_loop_region(self.ruler.loop_region())
         self.lanes[track.id] = lane
         self.hint.hide()
         return lane
@@ -276,10 +283,86 @@ class Timeline(QWidget):
         key = track if isinstance(track, str) else track.id
         return self.lanes[key]
 
-    def set_playhead(self, seconds: float) -> None:
+    def set_playhead(self, seconds: float, playing: bool = False) -> None:
+        """Move the playhead; while ``playing`` (and ``follow``) page the view to keep it in sight."""
         self.ruler.playhead.setValue(seconds)
         for lane in self.lanes.values():
             lane.waveform.set_playhead(seconds)
+        if playing and self.follow and not self.hscroll.isSliderDown():
+            lo, hi = self.visible_range()
+            width = hi - lo
+            if seconds < lo or seconds > lo + FOLLOW_PAGE_AT * width:
+                start = min(max(0.0, seconds - FOLLOW_LEAD * width), max(0.0, self._duration - width))
+                if abs(start - lo) > 1e-6:
+                    self.ruler.setXRange(start, start + width, padding=0)
+
+    # --- snap and loop region -------------------------------------------------------------------
+    @property
+    def snap(self) -> str | None:
+        """"bar", "beat" or None: what loop region edges snap to."""
+        return self.ruler.snap
+
+    @snap.setter
+    def snap(self, value: str | None) -> None:
+        if value not in (None, "bar", "beat"):
+            raise ValueError(f"snap must be 'bar', 'beat' or None, not {value!r}")
+        self.ruler.snap = value
+
+    def loop_region(self) -> tuple[float, float] | None:
+        return self.ruler.loop_region()
+
+    def set_loop_region(self, start: float, end: float) -> None:
+        self.ruler.set_loop_region(start, end)
+
+    def set_loop_bars(self, first: int, last: int) -> None:
+        """Loop bars ``first`` to ``last`` (counted from 1, both included): "loop selection"."""
+        if not 1 <= first <= last:
+            raise ValueError(f"bars {first}..{last} are not a range of bars counted from 1")
+        per_bar = self.ruler.seconds_per_bar
+        self.ruler.set_loop_region((first - 1) * per_bar, last * per_bar)
+
+    def clear_loop_region(self) -> None:
+        self.ruler.clear_loop_region()
+
+    def _shade_loop(self) -> None:
+        region = self.ruler.loop_region()
+        for lane in self.lanes.values():
+            lane.waveform.set_loop_region(region)
+
+    # --- meters -----------------------------------------------------------------------------------
+    def show_levels(self, position: int, playing: bool) -> None:
+        """Feed each lane's meter from the slice of its track that plays at ``position`` (samples).
+
+        Called from a UI timer, never from the audio callback. Muted (or solo-silenced)
+        tracks and a stopped transport read silence.
+        """
+        s = self.session
+        if s is None:
+            return
+        frames = int(METER_WINDOW_S * s.sample_rate)
+        audible = {t.id for t in s.audible_tracks()} if playing else set()
+        for track_id, lane in self.lanes.items():
+            track, take = lane.track, lane.track.active_take if lane.track is not None else None
+            if track is None or take is None or track_id not in audible:
+                lane.header.meter.set_levels(np.zeros(2), np.zeros(2))
+                continue
+            peak, rms = block_levels(take.audio, position, frames, track_channel_gains(track))
+            lane.header.meter.set_levels(peak, rms)
+
+    # --- scrolling --------------------------------------------------------------------------------
+    def _sync_scrollbar(self) -> None:
+        lo, hi = self.visible_range()
+        width = max(0.0, hi - lo)
+        with QSignalBlocker(self.hscroll):
+            self.hscroll.setRange(0, int(max(0.0, self._duration - width) * SCROLL_UNITS_PER_SECOND))
+            self.hscroll.setPageStep(max(1, int(width * SCROLL_UNITS_PER_SECOND)))
+            self.hscroll.setSingleStep(max(1, int(width * SCROLL_UNITS_PER_SECOND / 20)))
+            self.hscroll.setValue(int(round(lo * SCROLL_UNITS_PER_SECOND)))
+
+    def _on_scrolled(self, value: int) -> None:
+        lo, hi = self.visible_range()
+        start = value / SCROLL_UNITS_PER_SECOND
+        self.ruler.setXRange(start, start + (hi - lo), padding=0)
 
     def visible_range(self) -> tuple[float, float]:
         lo, hi = self.ruler.getPlotItem().vb.viewRange()[0]
@@ -293,6 +376,7 @@ class Timeline(QWidget):
 
     def fit(self) -> None:
         self.ruler.setXRange(0.0, max(self._duration, 0.1), padding=0)
+        self._sync_scrollbar()
 
     # --- drops ----------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's names)

@@ -1,8 +1,9 @@
-"""A lane's header: name, role colour, lock, regenerate, mute, solo, gain and the take list.
+"""A lane's header: name, role colour, lock, regenerate, mute, solo, gain, pan, meter, takes.
 
 Bound to one ``Track`` both ways: document events update the controls (under a signal
 blocker, so nothing echoes back), and the controls write to the track. The header holds no
-logic beyond that; regenerating is a request the timeline passes up.
+logic beyond that; regenerating is a request the timeline passes up. A control that is
+off says why in its tooltip (a locked lane's regenerate button, the take list while locked).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QSlider,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
 
 from tracks import Track
 from tracks.errors import TracksError
-from widgets.theme import icon, role_colour
+from widgets.level_meter import LevelMeter
+from widgets.mix_sliders import gain_slider, pan_slider, pan_text
+from widgets.theme import icon, icon_with_dim_disabled, role_colour
 
 HEADER_WIDTH = 270
 STRIP_WIDTH = 6
@@ -50,16 +52,20 @@ class TrackHeader(QFrame):
         self.lock_button = self._tool("lockButton", checkable=True)
         self.lock_button.setIconSize(QSize(18, 18))
         self.regenerate_button = self._tool("regenerateButton")
-        self.regenerate_button.setIcon(icon("regenerate"))
+        self.regenerate_button.setIcon(icon_with_dim_disabled("regenerate"))
         self.mute_button = self._tool("muteButton", text="M", checkable=True)
         self.solo_button = self._tool("soloButton", text="S", checkable=True)
 
-        self.gain_slider = QSlider(Qt.Orientation.Horizontal, self)
-        self.gain_slider.setRange(-600, 120)  # tenths of a dB
-        self.gain_slider.setToolTip("Gain of this track in dB (double-click the label to reset)")
+        self.gain_slider = gain_slider(self)
         self.gain_label = QLabel(self)
-        self.gain_label.setFixedWidth(56)
+        self.gain_label.setFixedWidth(58)
         self.gain_label.setToolTip("Gain in dB")
+        self.pan_slider = pan_slider(self)
+        self.pan_label = QLabel("C", self)
+        self.pan_label.setFixedWidth(34)
+        self.pan_label.setToolTip("Pan: C is centre, L100 hard left, R100 hard right")
+        self.meter = LevelMeter(self, vertical=True)
+        self.meter.setFixedWidth(10)
 
         self.take_box = QComboBox(self)
         self.take_box.setToolTip("Takes of this track: pick one to hear it (undo brings the previous one back)")
@@ -75,8 +81,11 @@ class TrackHeader(QFrame):
         for b in (self.lock_button, self.regenerate_button, self.mute_button, self.solo_button):
             top.addWidget(b)
         gain_row = QHBoxLayout()
+        gain_row.setSpacing(3)
         gain_row.addWidget(self.gain_slider, 1)
         gain_row.addWidget(self.gain_label)
+        gain_row.addWidget(self.pan_slider)
+        gain_row.addWidget(self.pan_label)
         body = QVBoxLayout()
         body.setContentsMargins(6, 4, 6, 4)
         body.setSpacing(3)
@@ -87,6 +96,7 @@ class TrackHeader(QFrame):
         outer.setContentsMargins(STRIP_WIDTH, 0, 0, 0)
         outer.setSpacing(0)
         outer.addLayout(body, 1)
+        outer.addWidget(self.meter)
 
         self.lock_button.toggled.connect(self._write_locked)
         self.mute_button.toggled.connect(lambda v: self._write("muted", v))
@@ -94,6 +104,10 @@ class TrackHeader(QFrame):
         self.regenerate_button.clicked.connect(lambda: self.regenerate_requested.emit(self.track))
         self.gain_slider.valueChanged.connect(self._on_gain_moved)
         self.gain_slider.sliderReleased.connect(self._commit_gain)
+        self.gain_slider.reset.connect(self._commit_gain)
+        self.pan_slider.valueChanged.connect(self._on_pan_moved)
+        self.pan_slider.sliderReleased.connect(self._commit_pan)
+        self.pan_slider.reset.connect(self._commit_pan)
         self.take_box.activated.connect(self._write_take)
 
         if track is not None:
@@ -134,8 +148,6 @@ class TrackHeader(QFrame):
         self.role_label.setText(f'<span style="color: {colour}; font-size: 8pt;">{track.role}</span>')
         self.update()
         self.name_label.setToolTip(f"{track.name} ({track.role})")
-        self.regenerate_button.setToolTip(f"Regenerate {track.name} alone, fitting the other tracks "
-                                          "(locked tracks never change)")
         self.mute_button.setToolTip(f"Mute {track.name}: leave it out of the mix")
         self.solo_button.setToolTip(f"Solo {track.name}: hear only soloed tracks")
         track.changed.connect(self._on_track_changed, max_args=3)  # max_args: no signature inspection
@@ -168,6 +180,7 @@ class TrackHeader(QFrame):
         self.lock_button.setToolTip(f"{t.name} is locked: it never changes, and new parts fit it. Click to unlock"
                                     if t.locked else f"Lock {t.name}: keep it as it is and make new parts fit it")
         self.regenerate_button.setEnabled(not t.locked and not self._busy)
+        self.regenerate_button.setToolTip(self._regenerate_tip(t))
         self.name_label.setText(t.name)
         if t.locked != self._locked_shown:
             self._locked_shown = t.locked
@@ -175,7 +188,17 @@ class TrackHeader(QFrame):
         with QSignalBlocker(self.gain_slider):
             self.gain_slider.setValue(int(round(t.gain_db * 10)))
         self._show_gain(t.gain_db)
+        with QSignalBlocker(self.pan_slider):
+            self.pan_slider.setValue(int(round(t.pan * 100)))
+        self._show_pan(t.pan)
         self._refresh_takes()
+
+    def _regenerate_tip(self, t: Track) -> str:
+        if t.locked:
+            return f"{t.name} is locked, so it cannot be regenerated: unlock it first"
+        if self._busy:
+            return "A generation is running: wait for it to finish (or cancel it) to regenerate this track"
+        return f"Regenerate {t.name} alone, fitting the other tracks (locked tracks never change)"
 
     def _refresh_takes(self) -> None:
         t = self.track
@@ -192,9 +215,19 @@ class TrackHeader(QFrame):
             if t.active_index is not None:
                 self.take_box.setCurrentIndex(t.active_index)
         self.take_box.setEnabled(len(t.takes) > 1 and not t.locked)
+        if t.locked:
+            tip = f"{t.name} is locked: unlock it to pick another take"
+        elif len(t.takes) <= 1:
+            tip = f"{t.name} has {'one take' if t.takes else 'no take yet'}: regenerate it to get more to choose from"
+        else:
+            tip = "Takes of this track: pick one to hear it (undo brings the previous one back)"
+        self.take_box.setToolTip(tip)
 
     def _show_gain(self, db: float) -> None:
         self.gain_label.setText(f"{db:+.1f} dB")
+
+    def _show_pan(self, pan: float) -> None:
+        self.pan_label.setText(pan_text(pan))
 
     # --- widgets -> document ----------------------------------------------------------------
     def _write(self, field: str, value: object) -> None:
@@ -222,6 +255,14 @@ class TrackHeader(QFrame):
 
     def _commit_gain(self) -> None:
         self._write("gain_db", self.gain_slider.value() / 10.0)
+
+    def _on_pan_moved(self, hundredths: int) -> None:
+        self._show_pan(hundredths / 100.0)
+        if not self.pan_slider.isSliderDown():
+            self._commit_pan()
+
+    def _commit_pan(self) -> None:
+        self._write("pan", self.pan_slider.value() / 100.0)
 
     def _write_take(self, index: int) -> None:
         if self.track is not None and 0 <= index < len(self.track.takes):

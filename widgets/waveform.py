@@ -1,7 +1,8 @@
 """A lane's waveform: the take's min/max envelope over a bar/beat grid, with a playhead.
 
 Long takes are decimated to a fixed number of min/max pairs before drawing, so a ten-minute
-take costs the same to draw as a ten-second one. Clicking seeks; the wheel zooms in time.
+take costs the same to draw as a ten-second one. Clicking seeks; the wheel zooms in time and
+Shift+wheel scrolls.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 
+from widgets.ruler import shift_wheel_scrolls
 from widgets.theme import GRID_BAR, GRID_BEAT, LANE_BACKGROUND, PLAYHEAD
 
 ENVELOPE_BINS = 6000
 ENVELOPE_CACHE = 16  # takes per lane whose envelopes are kept
 SYNC_ENVELOPE_SAMPLES = 200_000  # shorter takes are reduced on the spot
+LOOP_SHADE = QColor(91, 140, 255, 28)
 
 
 def min_max_envelope(audio: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray]:
@@ -106,6 +109,11 @@ class WaveformView(pg.PlotWidget):
         for it in (self._beat_lines, self._bar_lines, self._curve):
             self.addItem(it)
         self.addItem(self._playhead, ignoreBounds=True)
+        self._loop = pg.LinearRegionItem((0.0, 0.0), movable=False, brush=LOOP_SHADE, pen=pg.mkPen(None))
+        self._loop.setZValue(-20)
+        self._loop.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks still seek
+        self._loop.hide()
+        self.addItem(self._loop, ignoreBounds=True)
         self._empty = QLabel("no take yet", self)
         self._empty.setStyleSheet("color: #5c626e; background: transparent;")
         self._empty.move(12, 8)
@@ -167,6 +175,17 @@ class WaveformView(pg.PlotWidget):
         self._beat_lines.setData(*_vertical_lines(beats))
         self.setLimits(xMin=0.0, xMax=max(duration, 0.1), minXRange=0.05)
 
+    def set_loop_region(self, region: tuple[float, float] | None) -> None:
+        """Shade the loop region (seconds) behind the waveform, or none."""
+        if region is None:
+            self._loop.hide()
+            return
+        self._loop.setRegion(region)
+        self._loop.show()
+
+    def loop_region_shown(self) -> tuple[float, float] | None:
+        return tuple(map(float, self._loop.getRegion())) if self._loop.isVisible() else None
+
     def set_playhead(self, seconds: float) -> None:
         self._playhead.setValue(seconds)
 
@@ -216,3 +235,7 @@ class WaveformView(pg.PlotWidget):
             return
         point = self.getPlotItem().vb.mapSceneToView(event.scenePos())
         self.seek_requested.emit(max(0.0, float(point.x())))
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if not shift_wheel_scrolls(self, event):
+            super().wheelEvent(event)

@@ -27,6 +27,7 @@ from resonant_studio.qt.notifier import Message, Notifier
 from resonant_studio.core.playback import Player
 from resonant_studio.qt.preset_controls import PresetControls
 from resonant_studio.qt.project_files import ProjectFiles, detached_copy
+from resonant_studio.qt.transport_link import TransportLink
 from resonant_studio.qt.worker import sentence
 from resonant_studio.qt.controller import USER_ERRORS, PlayerFactory, SessionController
 from resonant_studio.core.settings import Settings
@@ -101,6 +102,8 @@ class MainWindow(QMainWindow):
                                                  player_factory=player_factory)
         self._on_session_changed(None)
         self._show_audio_state()
+        self.transport_link = TransportLink(self.transport, self.timeline, lambda: self.controller.player,
+                                            lambda: self.controller.session, self.notifier, self)
         self.playhead_timer = QTimer(self)
         self.playhead_timer.setInterval(PLAYHEAD_POLL_MS)
         self.playhead_timer.timeout.connect(self._poll_playhead)
@@ -224,7 +227,8 @@ class MainWindow(QMainWindow):
     def _poll_playhead(self) -> None:
         p = self.player
         seconds = p.seconds
-        self.timeline.set_playhead(seconds)
+        self.transport_link.tick()
+        self.timeline.set_playhead(seconds, playing=p.playing)
         s = self.session
         if s is not None:
             self.transport.set_position(seconds, s.tempo, s.beats_per_bar)
