@@ -36,6 +36,7 @@ from tracks.atomic import describe_os_error
 from tracks.audio_write import write_audio
 from tracks.errors import ExportError
 from tracks.file_set import FileSet
+from tracks.limiter import limit_to_loudness
 from tracks.mixer import memory_budget, render_bytes, render_mix, render_stems
 from tracks.session import Session
 from tracks.track import Track
@@ -213,6 +214,11 @@ def _failure(err: BaseException, where: Path) -> ExportError:
     return ExportError(f"cannot write to {where}: {reason}")
 
 
+def commit_staged(files: FileSet) -> None:
+    """Rename what ``stage_export`` staged into place, all together (ExportError on failure)."""
+    _commit(files)
+
+
 def _commit(files: FileSet) -> None:
     first = files.targets[0]
     try:
@@ -241,12 +247,24 @@ def stage_export(files: FileSet, session: Session, *, mix_path: str | os.PathLik
     stems, mix = _render(session)
     gain_plan = plan_gain(mix, [s for _, s in stems], session.sample_rate, target_lufs)
     gain = np.float32(10.0 ** (gain_plan.gain_db / 20.0))
-    items: list[tuple[Path, np.ndarray, str]] = []
-    if plan.mix_path is not None:
-        items.append((plan.mix_path, mix, plan.mix_fmt))
+    items: list[tuple[Path, np.ndarray, str, np.float32]] = []
+    lufs, peak, notes, gain_db = gain_plan.lufs, gain_plan.peak_dbfs, gain_plan.notes, gain_plan.gain_db
+    if plan.mix_path is not None and target_lufs is not None and gain_plan.lufs is not None:
+        # A loudness target goes through the true-peak limiter: loud targets are reached
+        # without clipping instead of being held back (the plain gain plan's rule).
+        master = limit_to_loudness(mix, session.sample_rate, target_lufs, ceiling_dbtp=CEILING_DBFS)
+        items.append((plan.mix_path, master.audio.astype(np.float32), plan.mix_fmt, np.float32(1.0)))
+        lufs, peak, gain_db = master.lufs, master.true_peak_dbtp, master.gain_db
+        notes = () if master.lufs is None or abs(master.lufs - target_lufs) <= 0.2 else (
+            f"The mix reaches {master.lufs:.1f} LUFS instead of {target_lufs:.1f}: as loud as it gets with its "
+            f"true peak under {CEILING_DBFS:g} dBTP.",)
+        if plan.stems_dir is not None:
+            notes += ("The stems are levelled as the mix before its limiter, so they sum to the unlimited mix.",)
+    elif plan.mix_path is not None:
+        items.append((plan.mix_path, mix, plan.mix_fmt, gain))
     made = None
     if plan.stems_dir is not None:
-        items += [(plan.stems_dir / stem_file_name(i, track, plan.stems_fmt), signal, plan.stems_fmt)
+        items += [(plan.stems_dir / stem_file_name(i, track, plan.stems_fmt), signal, plan.stems_fmt, gain)
                   for i, (track, signal) in enumerate(stems, 1)]
         if not plan.stems_dir.exists():
             try:
@@ -255,14 +273,13 @@ def stage_export(files: FileSet, session: Session, *, mix_path: str | os.PathLik
                 raise _failure(err, plan.stems_dir) from err
             made = plan.stems_dir
     try:
-        for target, signal, fmt in items:
-            _stage(files, target, signal, gain, session.sample_rate, fmt, bit_depth)
+        for target, signal, fmt, item_gain in items:
+            _stage(files, target, signal, item_gain, session.sample_rate, fmt, bit_depth)
     except BaseException:
         files.discard()
         _remove_empty(made)
         raise
-    result = ExportResult(tuple(t for t, _, _ in items), gain_plan.gain_db, gain_plan.peak_dbfs,
-                          gain_plan.lufs, gain_plan.notes)
+    result = ExportResult(tuple(t for t, _, _, _ in items), gain_db, peak, lufs, tuple(notes))
     return result, made
 
 

@@ -21,6 +21,7 @@ from tracks import Session
 from resonant_studio.core.export import Exported, run_export
 from tracks.export_choices import ExportChoices
 from tracks.project import load_project, save_project
+from tracks.project_lock import changing_project
 
 PROJECT_SUFFIX = ".resonant"
 
@@ -125,10 +126,11 @@ def _check_writable_folder(out: Path) -> None:
         raise AppError(f"cannot write to {out}: {probe} is a file, not a folder")
 
 
-def _export_all(session: Session, out: Path, stem: str, args: argparse.Namespace) -> Exported:
+def _export_all(session: Session, out: Path, stem: str, args: argparse.Namespace, *,
+                before_commit=None) -> Exported:
     choices = ExportChoices(folder=out, name=stem, mix=True, stems=args.stems, midi=args.midi, format=args.format,
                             bit_depth=args.bit_depth, target_lufs=args.lufs)
-    return run_export(session, choices)
+    return run_export(session, choices, before_commit=before_commit)
 
 
 def _print_exports(ex: Exported) -> None:
@@ -154,8 +156,8 @@ def cmd_render(args: argparse.Namespace) -> int:
                          progress=_progress_printer() if sys.stderr.isatty() else None)
     folder = _free_project_path(args.out, studio.slugify(session.name))
     session.name = folder.stem
-    exported = _export_all(session, args.out, folder.stem, args)
-    save_project(session, folder)
+    # all or nothing: the exports are staged, the project saved, then the exports renamed into place
+    exported = _export_all(session, args.out, folder.stem, args, before_commit=lambda: save_project(session, folder))
     print(f"Rendered {session.name}: {describe(studio.context_of(session))}, seed {seed}")
     print(f"  project: {folder}")
     _print_exports(exported)
@@ -164,14 +166,15 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
     options = _engine_options(args)
-    session = load_project(args.project)
-    track = session.track(args.track)
     seed = studio.new_seed() if args.seed is None else args.seed
-    context = studio.part_context(session, track, args.prompt)
-    prompt = args.prompt or session.prompt
-    regenerate_tracks(session, [track], seed=seed, engine=args.engine, engine_options=options, prompt=prompt,
-                      context=context)  # cut, looped and levelled like the takes beside it
-    save_project(session, args.project)
+    # the project is locked from the open to the save: a second writer (the window, another
+    # command) is told who holds it instead of one of them losing its change
+    with changing_project(args.project, what="resonant regenerate") as session:
+        track = session.track(args.track)
+        context = studio.part_context(session, track, args.prompt)
+        prompt = args.prompt or session.prompt
+        regenerate_tracks(session, [track], seed=seed, engine=args.engine, engine_options=options, prompt=prompt,
+                          context=context)  # cut, looped and levelled like the takes beside it
     print(f"{track.name}: take {track.active_index + 1} of {len(track.takes)} (seed {seed}, {args.engine})")
     return 0
 
@@ -188,13 +191,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
-    session = load_project(args.project)
-    track = session.track(args.track)
-    if track.locked == args.locked:
+    with changing_project(args.project, what=f"resonant {'lock' if args.locked else 'unlock'}") as session:
+        track = session.track(args.track)
+        already = track.locked == args.locked
+        track.locked = args.locked
+    if already:
         print(f"{track.name} is already {'locked' if args.locked else 'unlocked'}.")
         return 0
-    track.locked = args.locked
-    save_project(session, args.project)
     print(f"{track.name} {'locked' if args.locked else 'unlocked'}.")
     return 0
 

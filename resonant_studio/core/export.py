@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from tracks import Session
 from tracks.errors import ExportError
-from tracks.export import export_mix, export_stems
+from tracks.export import commit_staged, stage_export
+from tracks.file_set import FileSet
 from tracks.export_choices import ExportChoices
 from tracks.midi import export_midi
 
@@ -44,10 +47,14 @@ def existing_targets(choices: ExportChoices) -> list[Path]:
     return found
 
 
-def run_export(session: Session, choices: ExportChoices) -> Exported:
+def run_export(session: Session, choices: ExportChoices, *,
+               before_commit: Callable[[], object] | None = None) -> Exported:
     """Write what ``choices`` asks for into ``choices.folder`` (made if missing).
 
-    Raises ExportError (or OSError) with nothing of the failing part written.
+    The mix and the stems are written under temporary names and renamed into place together;
+    ``before_commit`` (the CLI's render saves its project there) runs between the two, and if
+    it fails nothing of the export is left. Raises ExportError (or OSError) with nothing of
+    the failing part written.
     """
     if not (choices.mix or choices.stems or choices.midi):
         raise ExportError("nothing to export: tick the mix, the stems or MIDI")
@@ -58,23 +65,27 @@ def run_export(session: Session, choices: ExportChoices) -> Exported:
         raise ExportError(f"cannot export to {folder}: {(exc.strerror or str(exc)).lower()}") from exc
     if not folder.is_dir():
         raise ExportError(f"cannot export to {folder}: it is not a folder")
-    notes: list[str] = []
-    options = dict(bit_depth=choices.bit_depth, target_lufs=choices.target_lufs)
-    mix = None
-    stems: tuple[Path, ...] = ()
-    if choices.mix:
-        result = export_mix(session, folder / f"{choices.name}.{choices.format}", format=choices.format, **options)
-        mix = result.path
-        notes.extend(result.notes)
-    if choices.stems:
-        stems_folder = folder / f"{choices.name}-stems"
+    mix_path = folder / f"{choices.name}.{choices.format}" if choices.mix else None
+    stems_dir = folder / f"{choices.name}-stems" if choices.stems else None
+    result = None
+    if mix_path is not None or stems_dir is not None:
+        files = FileSet()
+        result, made = stage_export(files, session, mix_path=mix_path, stems_dir=stems_dir, format=choices.format,
+                                    bit_depth=choices.bit_depth, target_lufs=choices.target_lufs)
         try:
-            stems_folder.mkdir(exist_ok=True)
-        except OSError as exc:
-            raise ExportError(f"cannot create {stems_folder}: {exc.strerror or exc}") from exc
-        result = export_stems(session, stems_folder, format=choices.format, **options)
-        stems = tuple(result.paths)
-        if not choices.mix:
-            notes.extend(result.notes)
+            if before_commit is not None:
+                before_commit()
+            commit_staged(files)
+        except BaseException:
+            files.discard()
+            if made is not None:
+                with suppress(OSError):
+                    made.rmdir()
+            raise
+    elif before_commit is not None:
+        before_commit()
+    paths = tuple(result.paths) if result is not None else ()
+    mix = paths[0] if mix_path is not None else None
+    stems = paths[1:] if mix_path is not None else paths
     midi = export_midi(session, folder / f"{choices.name}.mid") if choices.midi else None
-    return Exported(mix, stems, midi, tuple(notes))
+    return Exported(mix, tuple(stems), midi, tuple(result.notes) if result is not None else ())

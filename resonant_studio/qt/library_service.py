@@ -130,14 +130,8 @@ class LibraryService(QObject):
     def _load_preview(self, path: str, sample_rate: int) -> None:
         from engine.analysis.audio_io import read_audio
 
-        loaded = read_audio(Path(path), max_seconds=600.0)
-        audio = loaded.audio
-        audio = np.repeat(audio, 2, axis=1) if audio.shape[1] == 1 else audio[:, :2]
-        if loaded.sample_rate != sample_rate:
-            import soxr
-
-            audio = soxr.resample(audio, loaded.sample_rate, sample_rate)
-        self.preview_ready.emit(path, np.ascontiguousarray(audio, dtype=np.float32))
+        loaded = read_audio(Path(path), max_seconds=600.0, sample_rate=sample_rate, channels=2)
+        self.preview_ready.emit(path, np.ascontiguousarray(loaded.audio, dtype=np.float32))
 
 
 def _sentence(exc: BaseException) -> str:

@@ -21,6 +21,7 @@ from resonant_studio.qt.controller import SessionController
 from resonant_studio.qt.notifier import Notifier
 from resonant_studio.qt.worker import USER_ERRORS, Task, Worker, sentence
 from tracks import Session, Track, project
+from tracks.project_lock import ProjectLock
 
 AUTOSAVE_SECONDS = 60
 RUNNING_KEY = "running_session"
@@ -73,6 +74,7 @@ class ProjectFiles(QObject):
         self.notifier = notifier
         self._autosaved_revision = -1
         self._autosave_task: Task | None = None
+        self._lock: ProjectLock | None = None   # the open project's lock, held by this window
         self.worker = Worker("files", self)
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_interval_ms())
@@ -136,6 +138,7 @@ class ProjectFiles(QObject):
         self.worker.shutdown(timeout=60.0)  # what is queued (an autosave, a save) is written first
         self.settings.set(RUNNING_KEY, None)
         remove_autosave(self.controller.folder)
+        self._hold(None)
 
     # --- recovery ---------------------------------------------------------------------------------
     def check_recovery(self) -> bool:
@@ -169,7 +172,14 @@ class ProjectFiles(QObject):
         self.notifier.info("the autosaved work was discarded")
 
     # --- files ------------------------------------------------------------------------------------
+    def _hold(self, lock: ProjectLock | None) -> None:
+        """Keep ``lock`` (already acquired) as the window's, releasing the one it had."""
+        old, self._lock = self._lock, lock
+        if old is not None:  # the same folder again is fine: the lock counts its holders
+            old.release()
+
     def new(self) -> None:
+        self._hold(None)
         self.controller.set_session(None, None)
         self.worker.submit(lambda _t: shutil.rmtree(untitled_folder(), ignore_errors=True))
 
@@ -182,12 +192,22 @@ class ProjectFiles(QObject):
         return True
 
     @staticmethod
-    def _read(folder: Path) -> tuple[Session, Path, bool]:
-        session = project.load_project(folder)
+    def _read(folder: Path) -> tuple[Session, Path, bool, ProjectLock]:
         path = project.project_path(folder) if not folder.exists() else folder
-        return session, path, project.has_newer_autosave(path)
+        if not path.is_dir():  # a missing project: the loader's own sentence, and no folder made for a lock
+            project.load_project(folder)
+        lock = ProjectLock(path, what=WINDOW)
+        lock.acquire()
+        try:
+            session = project.load_project(path)
+            return session, path, project.has_newer_autosave(path), lock
+        except BaseException:
+            lock.release()
+            raise
 
-    def _on_opened(self, session: Session, path: Path, newer_autosave: bool, then: Callable[[], None] | None) -> None:
+    def _on_opened(self, session: Session, path: Path, newer_autosave: bool, lock: ProjectLock,
+                   then: Callable[[], None] | None) -> None:
+        self._hold(lock)
         self.controller.set_session(session, path)
         self._remember(path)
         self.notifier.info(f"opened {path.name}")
@@ -219,14 +239,16 @@ class ProjectFiles(QObject):
         revision = c.revision
         copy = detached_copy(session)
         self.activity.emit(f"Saving {Path(folder).name}…")
-        self.worker.submit(lambda _t: project.save_project(copy, folder),
-                           done=lambda path: self._on_saved(session, path, revision, then),
+        self.worker.submit(lambda _t: _save_holding_lock(copy, Path(folder)),
+                           done=lambda result: self._on_saved(session, *result, revision, then),
                            failed=lambda exc: self._on_failed(f"{sentence(exc)}"))
         return True
 
-    def _on_saved(self, session: Session, path: Path, revision: int, then: Callable[[], None] | None) -> None:
+    def _on_saved(self, session: Session, path: Path, lock: ProjectLock, revision: int,
+                  then: Callable[[], None] | None) -> None:
         c = self.controller
         if c.session is session:
+            self._hold(lock)
             was_untitled = c.folder is None
             c.folder = path
             if c.revision == revision:  # nothing changed while it was written
@@ -235,8 +257,10 @@ class ProjectFiles(QObject):
             self.settings.set(RUNNING_KEY, str(path))
             if was_untitled:
                 self.worker.submit(lambda _t: shutil.rmtree(untitled_folder(), ignore_errors=True))
+        else:
+            lock.release()
         self._remember(path)
-        self.notifier.info(f"saved {path}")
+        self.notifier.info(f"saved {path}", topic="save")
         self.saved.emit(path)
         if then is not None:
             then()
@@ -247,6 +271,20 @@ class ProjectFiles(QObject):
 
     def recent(self) -> list[str]:
         return self.settings.recent_projects()
+
+
+WINDOW = "the Resonant Studio window"
+
+
+def _save_holding_lock(session: Session, folder: Path) -> tuple[Path, ProjectLock]:
+    """Save and keep the project's lock (the window holds it while the project is open)."""
+    lock = ProjectLock(folder, what=WINDOW)
+    lock.acquire()
+    try:
+        return project.save_project(session, lock.folder), lock
+    except BaseException:
+        lock.release()
+        raise
 
 
 def _quietly(task: Task) -> Path | None:
@@ -262,5 +300,5 @@ def remove_autosave(folder: Path | None) -> None:
     if folder is None:
         shutil.rmtree(untitled_folder(), ignore_errors=True)
         return
-    with suppress(OSError):  # none was written
-        project.autosave_path(folder).unlink()
+    with suppress(*USER_ERRORS):  # none was written, or another process has the project now
+        project.discard_autosave(folder)

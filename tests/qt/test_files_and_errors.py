@@ -111,7 +111,7 @@ def test_a_corrupt_file_dropped_in_is_a_message(qtbot, window, tmp_path) -> None
     drop_files(window, [bad])
     assert len(window.session.tracks) == 4
     error = window.notifier.last("error")
-    assert error is not None and error.text.startswith("Cannot import broken.wav: it is not an audio file")
+    assert error is not None and "broken.wav" in error.text and "not audio this app can read" in error.text
     generate(qtbot, window, bars=2)
     assert all(len(t.takes) == 2 for t in window.session.tracks)
 
@@ -313,3 +313,20 @@ def test_export_makes_the_folder_asks_before_replacing_and_clears_its_error(qtbo
     qtbot.wait(200)
     assert asked and asked[0][0].name == "take.wav"
     assert (target / "take.wav").stat().st_mtime_ns == before  # "No": nothing replaced
+
+
+def test_a_terminal_command_is_told_the_window_has_the_project(qtbot, window, tmp_path) -> None:
+    generate(qtbot, window)
+    with qtbot.waitSignal(window.projects.saved, timeout=60_000):
+        window.save_as(str(tmp_path / "song"))
+    folder = tmp_path / "song.resonant"
+    before = (folder / "session.json").read_bytes()
+    out = subprocess.run([sys.executable, "-m", "resonant_studio.cli", "lock", str(folder), "drums"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "open in Resonant Studio elsewhere" in out.stderr and "window" in out.stderr
+    assert (folder / "session.json").read_bytes() == before
+    window.new_session()  # the window lets go of it
+    out = subprocess.run([sys.executable, "-m", "resonant_studio.cli", "lock", str(folder), "drums"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
