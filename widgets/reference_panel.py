@@ -16,6 +16,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QFrame,
@@ -122,6 +123,9 @@ class EnvelopeView(QWidget):
         painter.end()
 
 
+SOURCES = (("Your music", "imported"), ("Generated takes", "generated"), ("Everything", None))
+
+
 def _fmt_tempo(value: Any) -> str:
     return "–" if value is None else f"{float(value):.1f} bpm"
 
@@ -141,10 +145,16 @@ class ReferencePanel(QWidget):
     use_as_reference_requested = Signal(object)
     """The shown analysis (a dict) with ``continue_audio`` set from the check box."""
     play_requested = Signal(str)
+    stop_requested = Signal()
+    reference_requested = Signal(str)
+    """A result was double-clicked: make that file the reference."""
+    source_changed = Signal(object)
+    """The source filter: "imported" (your music), "generated", or None (all)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._analysis: dict[str, Any] | None = None
+        self._playing: str | None = None
         self.drop_zone = DropZone()
         self.drop_zone.file_dropped.connect(self.file_dropped)
 
@@ -181,11 +191,17 @@ class ReferencePanel(QWidget):
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
 
+        self.source_box = QComboBox()
+        for label, value in SOURCES:
+            self.source_box.addItem(label, value)
+        self.source_box.setToolTip("Which music to search: yours (indexed folders), the app's own generations, or both")
+        self.source_box.currentIndexChanged.connect(lambda _i: self.source_changed.emit(self.source()))
         self.results = QTreeWidget()
-        self.results.setColumnCount(5)
-        self.results.setHeaderLabels(["", "Title", "Score", "Tempo", "Key"])
+        self.results.setColumnCount(6)
+        self.results.setHeaderLabels(["", "Title", "From", "Score", "Tempo", "Key"])
         self.results.setRootIsDecorated(False)
-        self.results.itemDoubleClicked.connect(lambda item, _col: self._play(item.data(1, PATH_ROLE)))
+        self.results.setToolTip("▶ plays a result (again to stop); double-click one to make it the reference")
+        self.results.itemDoubleClicked.connect(lambda item, _col: self._ask_reference(item.data(1, PATH_ROLE)))
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.drop_zone)
@@ -198,6 +214,7 @@ class ReferencePanel(QWidget):
         layout.addWidget(self.use_button)
         layout.addWidget(self.continue_box)
         layout.addWidget(self.search_edit)
+        layout.addWidget(self.source_box)
         layout.addWidget(self.results, stretch=1)
         row = QHBoxLayout()
         row.addWidget(self.index_button)
@@ -242,16 +259,18 @@ class ReferencePanel(QWidget):
         self.results.clear()
         for r in results:
             path = str(r.get("path", ""))
-            item = QTreeWidgetItem(["", str(r.get("title") or Path(path).stem), f"{float(r.get('score', 0.0)):.2f}",
+            item = QTreeWidgetItem(["", str(r.get("title") or Path(path).stem),
+                                    "generated" if r.get("source") == "generated" else "yours",
+                                    f"{float(r.get('score', 0.0)):.2f}",
                                     "–" if r.get("tempo") is None else f"{float(r['tempo']):.0f}", str(r.get("key") or "–")])
             item.setData(1, PATH_ROLE, path)
             item.setToolTip(1, "\n".join([path, *r.get("reasons", ())]))
             self.results.addTopLevelItem(item)
             button = QToolButton()
-            button.setText("▶")
-            button.setToolTip(f"Play {Path(path).name}")
-            button.clicked.connect(lambda _=False, p=path: self._play(p))
             self.results.setItemWidget(item, 0, button)
+            button.clicked.connect(lambda _=False, p=path: self._play(p))
+        self._playing = None
+        self._show_play_state()
         self.status_label.setText(f"{len(results)} similar" if results else "Nothing similar found in your library yet")
 
     def show_progress(self, fraction: float, message: str = "") -> None:
@@ -292,6 +311,32 @@ class ReferencePanel(QWidget):
         if text:
             self.search_text_requested.emit(text)
 
+    def source(self) -> str | None:
+        return self.source_box.currentData()
+
+    def set_playing(self, path: str | None) -> None:
+        """What the app's player is previewing (None: nothing): ▶ turns to ■ on that row."""
+        self._playing = path
+        self._show_play_state()
+
+    def _show_play_state(self) -> None:
+        for i in range(self.results.topLevelItemCount()):
+            item = self.results.topLevelItem(i)
+            path = item.data(1, PATH_ROLE)
+            button = self.results.itemWidget(item, 0)
+            if button is not None:
+                playing = path == self._playing
+                button.setText("■" if playing else "▶")
+                button.setToolTip(f"{'Stop' if playing else 'Play'} {Path(path).name}")
+
     def _play(self, path: str | None) -> None:
-        if path:
+        if not path:
+            return
+        if path == self._playing:
+            self.stop_requested.emit()
+        else:
             self.play_requested.emit(path)
+
+    def _ask_reference(self, path: str | None) -> None:
+        if path:
+            self.reference_requested.emit(path)

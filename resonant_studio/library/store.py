@@ -189,12 +189,14 @@ class Library:
                 self.client.delete(self.collection, points_selector=models.PointIdsList(points=ids), wait=True)
 
     def add_take(self, analysis: AudioAnalysis, *, prompt: str, take_id: str, title: str = "",
-                 path: str = "", tags: Sequence[str] = ()) -> str:
-        """Index a generated take so the user can search their own history by its prompt."""
+                 path: str = "", tags: Sequence[str] = (), stems: Sequence[str] = ()) -> str:
+        """Index a generation (its mix) so the user can search their own history by its prompt;
+        ``stems``: the ids of the takes it made."""
         all_tags = list(dict.fromkeys([*tags, *style_words(analysis)]))
         payload = payload_for(analysis, source="generated", title=title or prompt[:60] or "take",
                               tags=all_tags, prompt=prompt, path=path)
         payload["take_id"] = take_id
+        payload["stems"] = list(stems)
         pid = point_id(f"take:{take_id}")
         self.upsert([(pid, analysis.sound_vector, text_for(payload), payload)])
         return pid

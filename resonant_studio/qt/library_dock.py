@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QAbstractButton, QDockWidget, QMainWindow
 from engine.analysis import AudioAnalysis
 from resonant_studio.core.errors import AppError
 from resonant_studio.qt.library_service import LibraryService
+from resonant_studio.qt.mix_renderer import snapshot
 from resonant_studio.core.steering import Steering, apply_reference, steer
 from resonant_studio.qt.menus import ActionRegistry
 from resonant_studio.qt.notifier import Notifier
@@ -60,6 +61,9 @@ class LibraryDock(QDockWidget):
         self._preview = None
         self._analyses: dict[str, AudioAnalysis] = {}
         self._pending_takes: list = []
+        self._last_search: tuple[str, Any] | None = None   # ("like", analysis) or ("text", words)
+        self._reference_after: str | None = None  # a double-clicked result, analysed to become the reference
+        self._preview_path: str | None = None
         self._take_timer = QTimer(self)
         self._take_timer.setSingleShot(True)
         self._take_timer.setInterval(TAKE_INDEX_DELAY_MS)
@@ -70,9 +74,12 @@ class LibraryDock(QDockWidget):
         p, s = self.panel, self.service
         p.file_dropped.connect(self.analyze)
         p.index_folder_requested.connect(self.index_folder)
-        p.search_text_requested.connect(lambda text: s.search_text(text))
+        p.search_text_requested.connect(self.search_text)
         p.use_as_reference_requested.connect(self.use_as_reference)
         p.play_requested.connect(self.preview)
+        p.stop_requested.connect(self.stop_preview)
+        p.reference_requested.connect(self.make_reference)
+        p.source_changed.connect(lambda _source: self._search_again())
         s.analysed.connect(self._on_analysed)
         s.results.connect(p.show_results)
         s.progress.connect(p.show_progress)
@@ -85,7 +92,32 @@ class LibraryDock(QDockWidget):
     # --- requests -----------------------------------------------------------------------------------
     def analyze(self, path: str) -> None:
         self.panel.show_message(f"Analysing {path}…")
-        self.service.analyze(path)
+        self.service.analyze(path, source=self.panel.source())
+
+    def search_text(self, text: str) -> None:
+        self._last_search = ("text", text)
+        self.service.search_text(text, source=self.panel.source())
+
+    def _search_again(self) -> None:
+        """The source filter changed: the last search again, with it."""
+        if self._last_search is None:
+            return
+        kind, what = self._last_search
+        if kind == "text":
+            self.service.search_text(what, source=self.panel.source())
+        else:
+            self.service.search_like(what, source=self.panel.source())
+
+    def make_reference(self, path: str) -> None:
+        """A result double-clicked: analyse it (if need be), then use it as the reference."""
+        analysis = self._analyses.get(path)
+        if analysis is not None:
+            self.panel.show_analysis(analysis_for_panel(analysis))
+            self.use_as_reference({"path": path})
+            return
+        self._reference_after = path
+        self.panel.show_message(f"Analysing {path}…")
+        self.service.analyze(path, search=False)
 
     def index_folder(self, folder: str) -> None:
         self.panel.show_progress(0.0, f"Indexing {folder}…")
@@ -97,17 +129,20 @@ class LibraryDock(QDockWidget):
         session = self.controller.session
         if session is None or not takes:
             return
-        self._pending_takes += [(t.id, t.audio, session.sample_rate, t.prompt, t.prompt[:60] or session.name)
-                                for t in takes]
+        # one library item per generation: the mix as it sounds now, with the new takes attached
+        # (indexing each stem flooded Like This Song with the app's own parts)
+        prompt = takes[0].prompt
+        self._pending_takes.append((takes[0].id, snapshot(session, 0), session.sample_rate, prompt,
+                                    prompt[:60] or session.name, [t.id for t in takes]))
         self._take_timer.start()
 
     def _flush_takes(self) -> None:
         if self.controller.busy:
             self._take_timer.start()
             return
-        takes, self._pending_takes = self._pending_takes, []
-        if takes:
-            self.service.index_takes(takes)
+        generations, self._pending_takes = self._pending_takes, []
+        if generations:
+            self.service.index_generations(generations)
 
     def use_as_reference(self, data: dict) -> None:
         analysis = self._analyses.get(str(data.get("path", "")))
@@ -127,6 +162,12 @@ class LibraryDock(QDockWidget):
         self.prompt_bar.set_prompt(self.steering.prompt)
         self._notify(f"Following {analysis.title}: " + ("; ".join(self.steering.changes) or "nothing to change"))
 
+    def stop_preview(self) -> None:
+        if self._preview is not None:
+            self._preview.stop()
+        self._preview_path = None
+        self.panel.set_playing(None)
+
     def preview(self, path: str) -> None:
         rate = 44100
         self.service.load_preview(path, rate)
@@ -135,6 +176,11 @@ class LibraryDock(QDockWidget):
     def _on_analysed(self, analysis: AudioAnalysis) -> None:
         self._analyses[analysis.path] = analysis
         self.panel.show_analysis(analysis_for_panel(analysis))
+        if self._reference_after is not None and self._reference_after == analysis.path:
+            self._reference_after = None
+            self.use_as_reference({"path": analysis.path})
+            return
+        self._last_search = ("like", analysis)
         self.panel.show_message(f"Searching your library for music like {analysis.title}…")
 
     def _on_failed(self, message: str) -> None:
@@ -154,6 +200,8 @@ class LibraryDock(QDockWidget):
         self._preview.stop()
         self._preview.set_mix(audio)
         self._preview.play()
+        self._preview_path = path
+        self.panel.set_playing(path)
         self.panel.show_message(f"Playing {path}")
 
     def _notify(self, text: str, error: bool = False) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from resonant_studio.library.results import LibraryError
+from resonant_studio.library.results import LibraryError, SearchFilters
 from resonant_studio.qt.worker import Worker
 
 
@@ -43,11 +43,15 @@ class LibraryService(QObject):
         self._worker.submit(lambda _task: fn(), failed=lambda exc: self.failed.emit(_sentence(exc)))
 
     # --- requests (UI thread) -------------------------------------------------------------------
-    def analyze(self, path: str, search: bool = True, top_k: int = 10) -> None:
-        self._run(lambda: self._analyze(path, search, top_k))
+    def analyze(self, path: str, search: bool = True, top_k: int = 10, source: str | None = None) -> None:
+        self._run(lambda: self._analyze(path, search, top_k, source))
 
-    def search_text(self, text: str, top_k: int = 10) -> None:
-        self._run(lambda: self.results.emit([r.to_dict() for r in self.library.search(text=text, top_k=top_k)]))
+    def search_text(self, text: str, top_k: int = 10, source: str | None = None) -> None:
+        self._run(lambda: self.results.emit([r.to_dict() for r in self.library.search(
+            text=text, top_k=top_k, filters=SearchFilters(source=source))]))
+
+    def search_like(self, analysis: Any, top_k: int = 10, source: str | None = None) -> None:
+        self._run(lambda: self._search_like(analysis, top_k, source))
 
     def index_folder(self, folder: str) -> None:
         self._cancel_index.clear()
@@ -56,10 +60,11 @@ class LibraryService(QObject):
     def cancel_index(self) -> None:
         self._cancel_index.set()
 
-    def index_takes(self, takes: Sequence[tuple[str, np.ndarray, int, str, str]]) -> None:
-        """(take id, audio [N, 2], sample rate, prompt, title) per take."""
-        items = list(takes)
-        self._run(lambda: self._index_takes(items))
+    def index_generations(self, generations: Sequence[tuple[str, Any, int, str, str, list[str]]]) -> None:
+        """(id, mix snapshot, sample rate, prompt, title, take ids) per generation: each is indexed
+        once, as its mix (rendered here), with the takes it made attached."""
+        items = list(generations)
+        self._run(lambda: self._index_generations(items))
 
     def load_preview(self, path: str, sample_rate: int) -> None:
         self._run(lambda: self._load_preview(path, sample_rate))
@@ -92,39 +97,45 @@ class LibraryService(QObject):
                 self._library = Library()
         return self._library
 
-    def _analyze(self, path: str, search: bool, top_k: int) -> None:
+    def _analyze(self, path: str, search: bool, top_k: int, source: str | None) -> None:
         from engine.analysis import analyze_file
 
         analysis = analyze_file(path)
         self.analysed.emit(analysis)
         if search:
-            try:
-                found = self.library.search(like=analysis, top_k=top_k)
-            except LibraryError as exc:
-                self.failed.emit(_sentence(exc))
-                return
-            self.results.emit([r.to_dict() for r in found])
+            self._search_like(analysis, top_k, source)
+
+    def _search_like(self, analysis: Any, top_k: int, source: str | None) -> None:
+        try:
+            found = self.library.search(like=analysis, top_k=top_k, filters=SearchFilters(source=source))
+        except LibraryError as exc:
+            self.failed.emit(_sentence(exc))
+            return
+        self.results.emit([r.to_dict() for r in found])
 
     def _index(self, folder: str) -> None:
         report = self.library.index_folder(folder, progress=lambda f, m: self.progress.emit(f, m),
                                            cancel=self._cancel_index.is_set)
         self.indexed.emit(report)
 
-    def _index_takes(self, items: list[tuple[str, np.ndarray, int, str, str]]) -> None:
+    def _index_generations(self, items: list[tuple[str, Any, int, str, str, list[str]]]) -> None:
         import soundfile as sf
 
         from engine.analysis import analyze_audio
         from resonant_studio.core.settings import data_dir
+        from resonant_studio.qt.mix_renderer import render
 
         folder = data_dir() / "takes"
         folder.mkdir(parents=True, exist_ok=True)
-        for take_id, audio, rate, prompt, title in items:
-            path = folder / f"{take_id}.flac"
+        for gen_id, snapshot, rate, prompt, title, take_ids in items:
+            audio = render(snapshot)
+            path = folder / f"{gen_id}.flac"
             tmp = path.with_suffix(".tmp.flac")
             sf.write(str(tmp), np.asarray(audio, dtype=np.float32), rate, subtype="PCM_16")
             tmp.replace(path)
             analysis = analyze_audio(audio, rate, path=str(path))
-            self.library.add_take(analysis, prompt=prompt, take_id=take_id, title=title, path=str(path))
+            self.library.add_take(analysis, prompt=prompt, take_id=gen_id, title=title, path=str(path),
+                                  stems=take_ids)
         self.takes_indexed.emit(len(items))
 
     def _load_preview(self, path: str, sample_rate: int) -> None:

@@ -73,6 +73,11 @@ def test_index_then_drop_a_reference_then_use_it(qtbot, window, folder: Path, tm
     assert "90 bpm" in session.prompt
     assert window.controller.reference is window.dock.steering.reference  # every later request carries it
 
+    first = panel.result_paths()[0]   # double-click a result: it becomes the reference
+    panel.results.itemDoubleClicked.emit(panel.results.topLevelItem(0), 1)
+    qtbot.waitUntil(lambda: window.dock.steering.reference.path == first, timeout=TIMEOUT)
+    assert window.controller.reference is window.dock.steering.reference
+
 
 def test_a_bad_file_shows_a_sentence_and_the_thread_lives_on(qtbot, window, tmp_path: Path) -> None:
     panel = window.dock.panel
@@ -94,14 +99,27 @@ def test_generated_takes_are_indexed_when_generation_is_quiet(qtbot, window, mon
     from tracks import Take
 
     window.dock._take_timer.setInterval(50)
-    takes = [Take(audio=render(100, 9, "minor", seconds=4, sr=44100), prompt="dark ambient drone for sci-fi"),
-             Take(audio=np.zeros((44100, 2), dtype=np.float32), prompt="silence")]
+    session = window.session
+    n = session.num_samples
+    drone = render(100, 9, "minor", seconds=n / 44100 + 1, sr=44100)[:n]
+    takes = [Take(audio=np.ascontiguousarray(drone, dtype=np.float32), prompt="dark ambient drone for sci-fi"),
+             Take(audio=np.zeros((n, 2), dtype=np.float32), prompt="dark ambient drone for sci-fi")]
+    for track, take in zip(session.tracks, takes):  # as a Generate applies them, before it says so
+        track.add_take(take)
     window.dock.index_takes(takes)
     with qtbot.waitSignal(window.dock.service.takes_indexed, timeout=TIMEOUT) as blocker:
         pass
-    assert blocker.args == [2]
+    assert blocker.args == [1]  # one generation, one library item: its mix, not one item per stem
     assert (data_dir() / "takes" / f"{takes[0].id}.flac").is_file()
+    panel = window.dock.panel
     with qtbot.waitSignal(window.dock.service.results, timeout=TIMEOUT) as found:
-        window.dock.panel.search_text_requested.emit("sci-fi atmosphere")
+        panel.search_text_requested.emit("sci-fi atmosphere")
+    assert found.args[0] == []  # Like This Song searches your music by default, not the app's takes
+    with qtbot.waitSignal(window.dock.service.results, timeout=TIMEOUT) as found:
+        panel.source_box.setCurrentIndex(panel.source_box.findData("generated"))  # the last search again
     assert found.args[0][0]["source"] == "generated" and found.args[0][0]["prompt"].startswith("dark ambient")
+    assert panel.results.topLevelItem(0).text(2) == "generated"
+    library = window.dock.service.library
+    (payload,) = library.payloads(["stems"]).values()
+    assert payload["stems"] == [t.id for t in takes]
     assert library_dock.TAKE_INDEX_DELAY_MS >= 1000

@@ -93,12 +93,19 @@ def test_results_rows_and_play_buttons(qtbot, panel: ReferencePanel) -> None:
     panel.show_results(RESULTS)
     assert panel.result_paths() == ["/music/a.wav", "/music/b.wav"]
     row = panel.results.topLevelItem(0)
-    assert [row.text(i) for i in range(1, 5)] == ["a", "0.93", "96", "D minor"]
+    assert [row.text(i) for i in range(1, 6)] == ["a", "yours", "0.93", "96", "D minor"]
     assert "same key" in row.toolTip(1)
-    assert panel.results.topLevelItem(1).text(3) == "–"
+    assert panel.results.topLevelItem(1).text(4) == "–"
     with qtbot.waitSignal(panel.play_requested) as blocker:
         qtbot.mouseClick(panel.play_button(1), Qt.MouseButton.LeftButton)
     assert blocker.args == ["/music/b.wav"]
+    panel.set_playing("/music/b.wav")  # the dock says it is playing: the button now stops it
+    assert panel.play_button(1).text() == "■" and panel.play_button(0).text() == "▶"
+    with qtbot.waitSignal(panel.stop_requested):
+        qtbot.mouseClick(panel.play_button(1), Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(panel.reference_requested) as blocker:
+        panel.results.itemDoubleClicked.emit(panel.results.topLevelItem(0), 1)
+    assert blocker.args == ["/music/a.wav"]
     panel.show_results([])
     assert panel.results.topLevelItemCount() == 0 and "Nothing similar" in panel.status_label.text()
 
