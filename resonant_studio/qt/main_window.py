@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -41,6 +41,8 @@ from widgets.timeline import Timeline
 from widgets.transport import Transport
 
 PLAYHEAD_POLL_MS = 33
+GEOMETRY_KEY = "window_geometry"
+STATE_KEY = "window_state"
 STATUS_SECONDS = 6
 
 
@@ -100,6 +102,7 @@ class MainWindow(QMainWindow):
         # "Like This Song"
         self.library_dock = install_library_dock(self, self.controller, self.notifier, self.prompt_bar, self.actions,
                                                  player_factory=player_factory)
+        self._restore_layout()
         self._on_session_changed(None)
         self._show_audio_state()
         self.transport_link = TransportLink(self.transport, self.timeline, lambda: self.controller.player,
@@ -251,6 +254,7 @@ class MainWindow(QMainWindow):
         self._after_saving_changes(self._new_now)
 
     def _new_now(self) -> None:
+        self.presets.clear_sticky()  # a new piece starts from what is typed, not the last piece's style
         self.projects.new()
         self._update_title()
 
@@ -382,11 +386,27 @@ class MainWindow(QMainWindow):
         self._closing_ok = True
         self.close()
 
+    def _restore_layout(self) -> None:
+        """The size, position and dock layout of the last session (settings), if they fit a screen."""
+        geometry, state = self.settings.get(GEOMETRY_KEY), self.settings.get(STATE_KEY)
+        try:
+            if isinstance(geometry, str):
+                self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
+            if isinstance(state, str):
+                self.restoreState(QByteArray.fromBase64(state.encode("ascii")))
+        except (ValueError, UnicodeError):
+            pass  # a damaged entry: the default layout, written anew on quit
+
+    def save_layout(self) -> None:
+        self.settings.set(GEOMETRY_KEY, bytes(self.saveGeometry().toBase64()).decode("ascii"))
+        self.settings.set(STATE_KEY, bytes(self.saveState().toBase64()).decode("ascii"))
+
     def shutdown(self) -> None:
         """Stop timers, playback and the engine thread; forget the crash marker. Idempotent."""
         if self._shut_down:
             return
         self._shut_down = True
+        self.save_layout()
         self.playhead_timer.stop()
         self.projects.closed_cleanly()
         self.timeline.unbind()
