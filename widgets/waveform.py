@@ -23,6 +23,8 @@ ENVELOPE_BINS = 6000
 ENVELOPE_CACHE = 16  # takes per lane whose envelopes are kept
 SYNC_ENVELOPE_SAMPLES = 200_000  # shorter takes are reduced on the spot
 LOOP_SHADE = QColor(91, 140, 255, 28)
+REPLACED_SHADE = QColor(255, 204, 51, 22)   # the section a regeneration replaced
+REPLACED_EDGE = QColor(255, 204, 51, 110)
 
 
 def min_max_envelope(audio: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray]:
@@ -114,6 +116,14 @@ class WaveformView(pg.PlotWidget):
         self._loop.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks still seek
         self._loop.hide()
         self.addItem(self._loop, ignoreBounds=True)
+        # the bars a section regeneration replaced in the shown take: outlined, so it reads apart
+        # from the loop shading
+        self._replaced = pg.LinearRegionItem((0.0, 0.0), movable=False, brush=REPLACED_SHADE,
+                                             pen=pg.mkPen(REPLACED_EDGE, width=1))
+        self._replaced.setZValue(-15)
+        self._replaced.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._replaced.hide()
+        self.addItem(self._replaced, ignoreBounds=True)
         self._empty = QLabel("no take yet", self)
         self._empty.setStyleSheet("color: #5c626e; background: transparent;")
         self._empty.move(12, 8)
@@ -182,6 +192,17 @@ class WaveformView(pg.PlotWidget):
             return
         self._loop.setRegion(region)
         self._loop.show()
+
+    def set_replaced_range(self, region: tuple[float, float] | None) -> None:
+        """Mark the range (seconds) a section regeneration put into the shown take, or none."""
+        if region is None:
+            self._replaced.hide()
+            return
+        self._replaced.setRegion(region)
+        self._replaced.show()
+
+    def replaced_range_shown(self) -> tuple[float, float] | None:
+        return tuple(map(float, self._replaced.getRegion())) if self._replaced.isVisible() else None
 
     def loop_region_shown(self) -> tuple[float, float] | None:
         return tuple(map(float, self._loop.getRegion())) if self._loop.isVisible() else None

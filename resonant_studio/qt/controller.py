@@ -27,6 +27,7 @@ from resonant_studio.core.playback import Player
 from resonant_studio.generation.plan import (GenerationPlan, PromptReading, apply_plan, new_piece_session,
                                              plan_generation)
 from resonant_studio.generation.preset_render import session_for_config
+from resonant_studio.generation.section import Section
 from tracks import Session, Take, Track
 
 PlayerFactory = Callable[[int], Player]
@@ -212,6 +213,28 @@ class SessionController(QObject):
                 raise AppError("a generation is already running: wait for it or press Cancel")
             plan = plan_generation(session, [track], seed=seed, engine=engine, prompt=session.prompt,
                                    reference=self.reference, label=f"Regenerate {track.name}")
+            return self._submit(session, plan)
+        except USER_ERRORS as exc:
+            self.notifier.error(str(exc))
+            return None
+
+    def regenerate_section(self, tracks: list[Track], section: Section, *, engine: str = "composer",
+                           seed: int | None = None) -> int | None:
+        """New material for bars ``section`` of ``tracks`` (each a new take; the rest of each take
+        kept sample for sample). Locked tracks are refused with a sentence."""
+        session = self.session
+        if session is None:
+            return None
+        locked = [t.name for t in tracks if t.locked]
+        try:
+            if locked:
+                raise AppError(f"{locked[0]} is locked: unlock it to regenerate a section of it")
+            if not tracks:
+                raise AppError("every track is locked: unlock one to regenerate a section of it")
+            if self._jobs:
+                raise AppError("a generation is already running: wait for it or press Cancel")
+            plan = plan_generation(session, tracks, seed=seed, engine=engine, prompt=session.prompt,
+                                   reference=self.reference, section=section)
             return self._submit(session, plan)
         except USER_ERRORS as exc:
             self.notifier.error(str(exc))

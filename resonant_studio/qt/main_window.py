@@ -29,6 +29,7 @@ from resonant_studio.qt.preset_controls import PresetControls
 from resonant_studio.qt.project_files import ProjectFiles, detached_copy
 from resonant_studio.qt.transport_link import TransportLink
 from resonant_studio.qt.worker import sentence
+from resonant_studio.generation.section import Section, section_from_seconds
 from resonant_studio.qt.controller import USER_ERRORS, PlayerFactory, SessionController
 from resonant_studio.core.settings import Settings
 from tracks import Session, Track
@@ -117,7 +118,8 @@ class MainWindow(QMainWindow):
         return MenuHandlers(
             new=self.new_session, open=lambda: self.open_project(), open_folder=self.open_project, save=self.save,
             save_as=lambda: self.save_as(), import_audio=self.import_audio, export=self.show_export_dialog,
-            quit=self.close, undo=c.undo, redo=c.redo, generate=self.generate, cancel=c.cancel,
+            quit=self.close, undo=c.undo, redo=c.redo, generate=self.generate,
+            regenerate_selection=self.regenerate_selection, cancel=c.cancel,
             play=self.toggle_play, stop=self.stop, set_loop=self._set_loop, zoom=self.timeline.zoom,
             zoom_fit=self.timeline.fit, about=self.about, shortcuts=self.show_shortcuts,
             history=lambda: c.session.history if c.session is not None else None,
@@ -189,7 +191,29 @@ class MainWindow(QMainWindow):
         self.controller.generate(bar.prompt(), engine=bar.engine(), bars=bar.bars(), seed=bar.seed(), config=config)
 
     def regenerate(self, track: Track) -> None:
-        self.controller.regenerate(track, engine=self.prompt_bar.engine())
+        """A lane's Regenerate: the whole track, or only the selected bars when a range is
+        selected on the ruler (the loop region)."""
+        section = self.selected_section()
+        if section is not None:
+            self.controller.regenerate_section([track], section, engine=self.prompt_bar.engine())
+        else:
+            self.controller.regenerate(track, engine=self.prompt_bar.engine())
+
+    def regenerate_selection(self) -> None:
+        """Generate > Regenerate Selected Bars: the selected bars of every unlocked track."""
+        section = self.selected_section()
+        s = self.session
+        if s is None or section is None:
+            self.notifier.error("select bars first: drag across the ruler above the lanes")
+            return
+        targets = [t for t in s.tracks if not t.locked and t.active_take is not None]
+        self.controller.regenerate_section(targets, section, engine=self.prompt_bar.engine())
+
+    def selected_section(self) -> Section | None:
+        s, region = self.session, self.timeline.loop_region()
+        if s is None or region is None or region[1] <= region[0]:
+            return None
+        return section_from_seconds(region[0], region[1], s.beats_per_bar * 60.0 / s.tempo, s.bars)
 
     def _on_busy(self, busy: bool) -> None:
         self.prompt_bar.set_busy(busy)
