@@ -187,19 +187,11 @@ class WaveformView(pg.PlotWidget):
 
     def set_loop_region(self, region: tuple[float, float] | None) -> None:
         """Shade the loop region (seconds) behind the waveform, or none."""
-        if region is None:
-            self._loop.hide()
-            return
-        self._loop.setRegion(region)
-        self._loop.show()
+        _show_region(self._loop, region)
 
     def set_replaced_range(self, region: tuple[float, float] | None) -> None:
         """Mark the range (seconds) a section regeneration put into the shown take, or none."""
-        if region is None:
-            self._replaced.hide()
-            return
-        self._replaced.setRegion(region)
-        self._replaced.show()
+        _show_region(self._replaced, region)
 
     def replaced_range_shown(self) -> tuple[float, float] | None:
         return tuple(map(float, self._replaced.getRegion())) if self._replaced.isVisible() else None
@@ -260,3 +252,11 @@ class WaveformView(pg.PlotWidget):
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if not shift_wheel_scrolls(self, event):
             super().wheelEvent(event)
+
+
+def _show_region(item: pg.LinearRegionItem, region: tuple[float, float] | None) -> None:
+    if region is None:
+        item.hide()
+    else:
+        item.setRegion(region)
+        item.show()
