@@ -54,8 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", required=True, metavar="TEXT")
     p.add_argument("--keep", action="append", default=[], metavar="STEM=FILE",
                    help="a stem to keep (bass, drums or other) and the audio file it is; repeatable")
-    p.add_argument("--regenerate", action="append", choices=("bass", "drums", "other"), default=None,
-                   help="a stem to make anew; repeatable (default: every stem not kept)")
+    p.add_argument("--regenerate", action="extend", nargs="+", choices=("bass", "drums", "other"), default=None,
+                   help="the stems to make anew (default: every stem not kept)")
     p.add_argument("--seconds", type=positive(float), metavar="S",
                    help="length (default: the kept audio's, else 10 s)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely token")
