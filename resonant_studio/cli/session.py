@@ -38,8 +38,9 @@ def _add_engine_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _add_export_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("wav", "flac"), default="wav", help="audio format of the exports")
-    p.add_argument("--bit-depth", type=int, choices=(16, 24), default=24, help="bits per sample (default 24)")
+    p.add_argument("--format", choices=("wav", "flac", "mp3"), default="wav", help="audio format of the exports")
+    p.add_argument("--bit-depth", type=int, choices=(16, 24, 32), default=24,
+                   help="bits per sample: 16, 24 (default) or 32 (float, WAV only); MP3 ignores it")
     p.add_argument("--lufs", type=cli_args.lufs, metavar="LUFS", help="normalise the mix to this loudness (e.g. -14)")
     p.add_argument("--stems", action="store_true", help="also write one file per audible track")
     p.add_argument("--midi", action="store_true", help="also write a MIDI file of the symbolic parts")
