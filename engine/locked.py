@@ -103,11 +103,13 @@ class LockedFeatures:
 
 
 def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int = 4,
-                        near_tempo: float | None = None) -> LockedFeatures:
+                        near_tempo: float | None = None,
+                        known_grid: tuple[float, float] | None = None) -> LockedFeatures:
     """Everything a locked track carries, measured on its audio (``[N]`` or ``[N, C]``).
 
     ``near_tempo`` (the session's) is given for audio already conformed to the session, so
-    the grid is read at the session's tempo octave. Costs about a second per minute of audio
+    the grid is read at the session's tempo octave; ``known_grid`` (tempo, downbeat seconds)
+    is given when conform has put the audio on the session grid, so bars are the session's. Costs about a second per minute of audio
     (librosa's chroma is the largest part).
     """
     from engine.analysis.beats import track_beats
@@ -127,6 +129,10 @@ def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int 
     percussive = proposal.role == "drums"
     grid = track_beats(spec, beats_per_bar, drums=drums if percussive else None,
                        chroma=None if percussive else chroma, chroma_rate=CHROMA_RATE_22K, near_tempo=near_tempo)
+    if known_grid is not None:
+        period = 60.0 / known_grid[0]
+        down = float(known_grid[1])
+        grid = replace(grid, tempo=float(known_grid[0]), first_beat=down % period, downbeat=down)
     warnings = []
     if not grid.clear:
         warnings.append("no clear beat was found; the tempo is a guess")

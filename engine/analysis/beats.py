@@ -266,7 +266,15 @@ def _downbeat(beats: np.ndarray, bpb: int, drums, spec: Spectrogram, chroma_per_
     lw = np.array([max(low[max(0, f - 2): f + 3].max(initial=0.0), 0.0) for f in frames])
     per_low = np.array([lw[d::bpb].mean() for d in range(bpb)])
     scores += 0.5 * per_low / max(1e-9, per_low.sum())
-    # Files are usually cut on a bar line: a slight preference for the earliest candidate.
+    # Files are usually cut on a bar line: the beat where the sound starts is favoured, unless
+    # the kicks, snares or chord changes say otherwise.
+    sound = float(spec.band(20.0, 11025.0).max(initial=0.0))
+    if sound > 0:
+        first = np.flatnonzero(spec.band(20.0, 11025.0) >= sound * 1e-4)
+        if first.size:
+            near = np.abs(beats - first[0] / FPS) < 0.2 * period
+            if near.any():
+                scores[int(np.flatnonzero(near)[0]) % bpb] += 0.15
     scores -= 0.02 * np.arange(bpb)
     order = np.argsort(scores)[::-1]
     spread = float(scores[order[0]] - scores[order[1]])
