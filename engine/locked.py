@@ -125,7 +125,7 @@ def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int 
     spec = spectrogram(y)
     chroma, bass_chroma = chroma_cqt(y)
     proposal = propose_role(spec, chroma)
-    drums = detect_drums(None, 22050, spec)
+    drums = detect_drums(None, 22050, spec, y)
     percussive = proposal.role == "drums"
     grid = track_beats(spec, beats_per_bar, drums=drums if percussive else None,
                        chroma=None if percussive else chroma, chroma_rate=CHROMA_RATE_22K, near_tempo=near_tempo)

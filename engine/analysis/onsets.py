@@ -70,9 +70,8 @@ def flux(spec: Spectrogram, lo_hz: float = 0.0, hi_hz: float = RATE / 2) -> np.n
     """Positive log-magnitude spectral flux per frame over the bins in ``[lo_hz, hi_hz)``."""
     sel = (spec.freqs >= lo_hz) & (spec.freqs < hi_hz)
     mag = np.log1p(100.0 * spec.mag[sel].astype(np.float64))
-    out = np.zeros(spec.frames)
-    if spec.frames > 1:
-        out[1:] = np.maximum(0.0, np.diff(mag, axis=1)).sum(axis=0)
+    # Silence before the first frame, so a hit at the very start is an onset too.
+    out = np.maximum(0.0, np.diff(mag, axis=1, prepend=0.0)).sum(axis=0)
     return out
 
 
@@ -97,6 +96,7 @@ def pick_onsets(env: np.ndarray, threshold: float = 0.12, min_gap_s: float = 0.0
         return np.zeros(0, dtype=int)
     is_peak = np.zeros(env.size, dtype=bool)
     is_peak[1:-1] = (env[1:-1] >= env[:-2]) & (env[1:-1] > env[2:]) & (env[1:-1] >= threshold * ref)
+    is_peak[0] = env[0] > env[1] and env[0] >= threshold * ref
     cand = np.flatnonzero(is_peak)
     cand = cand[np.argsort(-env[cand], kind="stable")]
     gap = max(1, int(round(min_gap_s * FPS)))
