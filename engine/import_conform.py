@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.analysis.beats import CLEAR_BEAT
 from engine.context import MusicalContext
 from engine.errors import EngineError
 from engine.locked import LockedFeatures, features_from_audio
@@ -103,7 +104,7 @@ def conform_import(audio: np.ndarray, sample_rate: int, features: LockedFeatures
     bpb = session.beats_per_bar
     start = _first_sound(x, sr)
     tempo = features.tempo
-    clear = tempo is not None and features.beat_strength >= 6.0 and features.downbeat is not None
+    clear = tempo is not None and features.beat_strength >= CLEAR_BEAT and features.downbeat is not None
     if not clear:
         warnings.append("no clear beat was found, so the recording keeps its own timing")
     rate = 1.0 if keep_tempo or not clear else _fold_rate(session.tempo / float(tempo))

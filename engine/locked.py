@@ -128,7 +128,8 @@ def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int 
     drums = detect_drums(None, 22050, spec, y)
     percussive = proposal.role == "drums"
     grid = track_beats(spec, beats_per_bar, drums=drums if percussive else None,
-                       chroma=None if percussive else chroma, chroma_rate=CHROMA_RATE_22K, near_tempo=near_tempo)
+                       chroma=None if percussive else chroma, chroma_rate=CHROMA_RATE_22K, near_tempo=near_tempo,
+                       onset_times=drums.all)
     if known_grid is not None:
         period = 60.0 / known_grid[0]
         down = float(known_grid[1])

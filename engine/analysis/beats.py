@@ -27,8 +27,8 @@ from engine.analysis.onsets import FPS, Spectrogram, flux, onset_envelope, pick_
 MIN_BPM, MAX_BPM = 40.0, 240.0
 LEVEL_MIN, LEVEL_MAX = 55.0, 200.0
 """Tempi the chosen beat level may take (slower or faster readings are octaves of these)."""
-CLEAR_BEAT = 6.0
-"""A beat strength above this is a clear beat (noise scores ~1-3, played loops 8-30)."""
+CLEAR_BEAT = 2.5
+"""A beat strength (``_clarity``) above this is a clear beat (noise 0-1, played parts 3-15)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class BeatGrid:
     """Seconds to the first beat that starts a bar."""
     beats_per_bar: int
     strength: float
-    """How far the grid's onsets stand out from the envelope's mean, in standard errors."""
+    """How clearly the onsets keep to the grid (a z-score; ``CLEAR_BEAT`` and above is clear)."""
     downbeat_confidence: float = 0.0
     """0 (a guess) .. 1: the winning bar position's margin over the runner-up."""
     level_reason: str = ""
@@ -215,6 +215,30 @@ def _on_the_beat(spec: Spectrogram, phase_s: float, period: float, drums, novelt
     return phase_s + period / 2 if half > 1.2 * here else phase_s
 
 
+def _clarity(onsets: np.ndarray, bpm: float, phase_s: float) -> float:
+    """How clearly the onsets keep to the grid: the largest binomial z-score of the share of
+    onsets near a beat, an eighth, a triplet or a sixteenth against the share chance would put
+    there. Noise scores about 0; a played part 5-15."""
+    n = onsets.size
+    if n < 4:
+        return 0.0
+    pos = (onsets - phase_s) * bpm / 60.0
+    best = 0.0
+    # (subdivisions per beat, tolerance in beats): beats, eighths, triplets, sixteenths.
+    for sub, tol in ((1, 0.1), (2, 0.1), (3, 0.05), (4, 0.05)):
+        chance = 2 * tol * sub
+        share = float(np.mean(np.abs(sub * pos - np.round(sub * pos)) < tol * sub))
+        best = max(best, (share - chance) / np.sqrt(chance * (1 - chance) / n))
+    # Swung eighths: the beat and the offbeat where this part puts it (0.5 straight .. 0.67).
+    frac = pos - np.floor(pos)
+    mid = frac[(frac > 0.45) & (frac < 0.75)]
+    if mid.size >= 3:
+        off = float(np.median(mid))
+        share = float(np.mean((np.abs(pos - np.round(pos)) < 0.08) | (np.abs(frac - off) < 0.08)))
+        best = max(best, (share - 0.32) / np.sqrt(0.32 * 0.68 / n) - 1.0)  # -1: the offbeat was fitted
+    return float(best)
+
+
 def _fit_grid(onset_times: np.ndarray, weights: np.ndarray, bpm: float, phase_s: float) -> tuple[float, float]:
     """Least-squares (bpm, phase) through the onsets within 12% of a beat of the grid."""
     period = 60.0 / bpm
@@ -232,6 +256,14 @@ def _fit_grid(onset_times: np.ndarray, weights: np.ndarray, bpm: float, phase_s:
             break
         period, phase_s = new_period, new_phase
     return 60.0 / period, phase_s
+
+
+def _distinct_voices(drums) -> bool:
+    """Kicks and snares mostly at different times, as in a kit (not one sound read as both)."""
+    if drums.kick.size == 0 or drums.snare.size == 0:
+        return drums.kick.size > 0
+    both = np.abs(drums.kick[:, None] - drums.snare[None, :]).min(axis=1) < 0.02
+    return float(np.mean(both)) < 0.7
 
 
 def _downbeat(beats: np.ndarray, bpb: int, drums, spec: Spectrogram, chroma_per_beat: np.ndarray | None,
@@ -252,7 +284,7 @@ def _downbeat(beats: np.ndarray, bpb: int, drums, spec: Spectrogram, chroma_per_
         np.add.at(out, j[ok] % bpb, 1.0)
         return out
 
-    if drums is not None and drums.kick.size >= 2:
+    if drums is not None and drums.kick.size >= 2 and _distinct_voices(drums):
         kicks, snares = count_at(drums.kick), count_at(drums.snare)
         scores += (kicks - 1.5 * snares) / max(1.0, kicks.sum())
     if chroma_per_beat is not None and len(chroma_per_beat) == beats.size and beats.size > bpb:
@@ -261,11 +293,14 @@ def _downbeat(beats: np.ndarray, bpb: int, drums, spec: Spectrogram, chroma_per_
         change[1:] = 1.0 - np.sum(c[1:] * c[:-1], axis=1)
         per = np.array([change[d::bpb].mean() for d in range(bpb)])
         scores += 2.0 * per / max(1e-9, per.sum())
-    low = flux(spec, 20.0, 200.0)
-    frames = np.clip(np.round(beats * FPS).astype(int), 0, max(0, low.size - 1))
-    lw = np.array([max(low[max(0, f - 2): f + 3].max(initial=0.0), 0.0) for f in frames])
-    per_low = np.array([lw[d::bpb].mean() for d in range(bpb)])
-    scores += 0.5 * per_low / max(1e-9, per_low.sum())
+    frames = np.clip(np.round(beats * FPS).astype(int), 0, max(0, spec.frames - 1))
+    # Accents: the low band (kick, bass notes) counts, and so, less, does the whole band.
+    power = spec.band(20.0, 11025.0)
+    rise = np.maximum(0.0, np.diff(power, prepend=0.0))
+    for band, weight in ((flux(spec, 20.0, 200.0), 0.5), (rise, 0.3)):
+        lw = np.array([max(band[max(0, f - 2): f + 3].max(initial=0.0), 0.0) for f in frames])
+        per = np.array([lw[d::bpb].mean() for d in range(bpb)])
+        scores += weight * per / max(1e-9, per.sum())
     # Files are usually cut on a bar line: the beat where the sound starts is favoured, unless
     # the kicks, snares or chord changes say otherwise.
     sound = float(spec.band(20.0, 11025.0).max(initial=0.0))
@@ -274,7 +309,7 @@ def _downbeat(beats: np.ndarray, bpb: int, drums, spec: Spectrogram, chroma_per_
         if first.size:
             near = np.abs(beats - first[0] / FPS) < 0.2 * period
             if near.any():
-                scores[int(np.flatnonzero(near)[0]) % bpb] += 0.15
+                scores[int(np.flatnonzero(near)[0]) % bpb] += 0.1
     scores -= 0.02 * np.arange(bpb)
     order = np.argsort(scores)[::-1]
     spread = float(scores[order[0]] - scores[order[1]])
@@ -282,12 +317,14 @@ def _downbeat(beats: np.ndarray, bpb: int, drums, spec: Spectrogram, chroma_per_
 
 
 def track_beats(spec: Spectrogram, beats_per_bar: int = 4, drums=None, chroma=None, chroma_rate: float = 0.0,
-                near_tempo: float | None = None) -> BeatGrid:
+                near_tempo: float | None = None, onset_times: np.ndarray | None = None) -> BeatGrid:
     """The beat grid of the audio behind ``spec``.
 
     ``drums`` (a ``DrumOnsets``) lets the backbeat choose the tempo octave and the kicks the
     downbeat; ``chroma`` ([T, 12] at ``chroma_rate``) lets chord changes mark the bar lines.
     ``near_tempo`` folds the result to the octave nearest a session tempo (MusicGen conform).
+    ``onset_times`` (seconds, e.g. ``DrumOnsets.all``, timed on the waveform) make the grid's
+    phase exact; without them onsets are read from the spectrogram's frames.
     """
     env = onset_envelope(spec)
     wide = _widen(env)
@@ -310,25 +347,29 @@ def track_beats(spec: Spectrogram, beats_per_bar: int = 4, drums=None, chroma=No
         nb = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
         novelty = np.where(nb > 0, 1.0 - np.sum(before * after, axis=1) / np.maximum(nb, 1e-12), 0.0)
     if near_tempo:
-        choices = [near_tempo * r for r in (0.5, 2.0 / 3.0, 1.0, 1.5, 2.0)]
-        best = max(choices, key=lambda c: _refine(wide, c, 0.06)[1] * (1.3 if c == near_tempo else 1.0))
-        bpm, reason = _refine(wide, best, 0.06)[0], "session"
-        # A reading at a tempo octave of the session folds back onto it.
-        while bpm < near_tempo / 1.45:
-            bpm *= 2.0
-        while bpm > near_tempo * 1.45:
-            bpm /= 2.0
+        # Generated audio should be near the session's tempo: search 0.7-1.42x of it, a slight
+        # preference for the session's own, and fold any octave reading back onto it.
+        near = np.geomspace(0.7, 1.42, 120) * near_tempo
+        scores = np.array([_salience(wide, b)[0] for b in near])
+        scores = scores * (1.0 + 0.05 * np.exp(-0.5 * (np.log(near / near_tempo) / 0.03) ** 2))
+        bpm, reason = _refine(wide, float(near[int(np.argmax(scores))]), 0.01)[0], "session"
     else:
         bpm, reason = _choose_level(wide, base, drums, novelty, chroma_rate, beats_per_bar)
     score, phase = _salience(wide, bpm)
-    mean, std = float(env.mean()), float(env.std()) + 1e-12
-    count = max(1, int(duration * bpm / 60.0))
-    strength = (score - mean) / (std / np.sqrt(count))
-
     frames = pick_onsets(env, threshold=0.1)
     times = frames / FPS
-    weights = env[frames] / max(1e-12, float(env[frames].max(initial=1.0)))
+    # Relative to a loud onset, not the loudest: the very first frame can tower over the rest.
+    ref = float(np.percentile(env[frames], 90)) if frames.size else 1.0
+    weights = np.clip(env[frames] / max(1e-12, ref), 0.0, 1.0)
+    if onset_times is not None and len(onset_times) >= 8:
+        # Exact attack times, each weighted by the envelope at its frame.
+        times = np.asarray(onset_times, dtype=np.float64)
+        # A frame hears an attack up to half a window (~23 ms) before it starts.
+        f = np.round(times * FPS).astype(int)
+        near = np.array([env[max(0, i - 5): min(env.size, i + 3)].max(initial=0.0) for i in f])
+        weights = np.clip(near / max(1e-12, ref), 0.0, 1.0)
     bpm, phase_s = _fit_grid(times, weights, bpm, phase / FPS)
+    strength = _clarity(times[weights >= 0.2], bpm, phase_s)
     period = 60.0 / bpm
     phase_s = _on_the_beat(spec, phase_s, period, drums, novelty, chroma_rate)
     phase_s = phase_s % period
