@@ -113,7 +113,7 @@ def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int 
     (librosa's chroma is the largest part).
     """
     from engine.analysis.beats import track_beats
-    from engine.analysis.chords import CHROMA_RATE_22K, chords_per_bar, chroma_cqt, key_from_chords
+    from engine.analysis.chords import CHROMA_RATE_22K, chords_per_bar, chroma_cqt, key_from_chords, key_from_roots, roots_per_bar
     from engine.analysis.drum_onsets import detect_drums
     from engine.analysis.onsets import mono_at_rate, spectrogram
     from engine.analysis.role import propose_role
@@ -124,8 +124,8 @@ def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int 
         return LockedFeatures(duration, None, (), None, beats_per_bar, 0.0, warnings=("the audio is silent",))
     spec = spectrogram(y)
     chroma, bass_chroma = chroma_cqt(y)
-    proposal = propose_role(spec, chroma)
     drums = detect_drums(None, 22050, spec, y)
+    proposal = propose_role(spec, chroma, drums.all)
     percussive = proposal.role == "drums"
     grid = track_beats(spec, beats_per_bar, drums=drums if percussive else None,
                        chroma=None if percussive else chroma, chroma_rate=CHROMA_RATE_22K, near_tempo=near_tempo,
@@ -143,9 +143,17 @@ def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int 
     if percussive:
         warnings.append("drums: no key")
     else:
-        chords = chords_per_bar(chroma, bass_chroma, CHROMA_RATE_22K, grid, duration)
         total = chroma.sum(axis=0)
-        key = key_from_chords(total / max(float(total.sum()), 1e-12), chords)
+        profile = total / max(float(total.sum()), 1e-12)
+        if proposal.role == "bass":
+            # Single notes: the key from the note profile, each bar's root from its bass notes,
+            # its quality from that key (a bass line names roots, not chords).
+            roots = [c.root for c in roots_per_bar(bass_chroma, CHROMA_RATE_22K, grid, duration, None) if c]
+            key = key_from_roots(profile, roots)
+            chords = roots_per_bar(bass_chroma, CHROMA_RATE_22K, grid, duration, key)
+        else:
+            chords = chords_per_bar(chroma, bass_chroma, CHROMA_RATE_22K, grid, duration)
+            key = key_from_chords(profile, chords)
         if key is not None:
             tonic, mode, confidence = key.tonic, key.mode, key.confidence
     return LockedFeatures(

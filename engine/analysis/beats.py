@@ -27,8 +27,8 @@ from engine.analysis.onsets import FPS, Spectrogram, flux, onset_envelope, pick_
 MIN_BPM, MAX_BPM = 40.0, 240.0
 LEVEL_MIN, LEVEL_MAX = 55.0, 200.0
 """Tempi the chosen beat level may take (slower or faster readings are octaves of these)."""
-CLEAR_BEAT = 2.5
-"""A beat strength (``_clarity``) above this is a clear beat (noise 0-1, played parts 3-15)."""
+CLEAR_BEAT = 3.2
+"""A beat strength (``_clarity``) above this is a clear beat (random hits measured 1.5-3.0, played parts 3-15)."""
 
 
 @dataclass(frozen=True)

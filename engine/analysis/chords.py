@@ -84,6 +84,48 @@ def chords_per_bar(chroma: np.ndarray, bass: np.ndarray | None, rate: float, gri
     return tuple(out)
 
 
+def roots_per_bar(bass: np.ndarray, rate: float, grid: BeatGrid, duration: float,
+                  key: KeyEstimate | None) -> tuple[Chord | None, ...]:
+    """Each bar's strongest bass pitch class as a chord root, with the key's diatonic quality."""
+    diatonic = {}
+    if key is not None:
+        for d in range(1, 8):
+            c = diatonic_chord(key.tonic, key.mode, d)
+            diatonic[c.root] = c.quality if c.quality in _TRIADS else "min"
+    out: list[Chord | None] = []
+    for _, c in bar_chroma(bass, rate, grid, duration):
+        if float(np.max(c, initial=0.0)) <= 1e-9:
+            out.append(None)
+            continue
+        root = int(np.argmax(c))
+        out.append(Chord(root, diatonic.get(root, "maj")))
+    return tuple(out)
+
+
+def key_from_roots(chroma_mean: np.ndarray, roots: list[int]) -> KeyEstimate | None:
+    """The key of a bass line: its note profile, plus how its bar roots fit each key (each a
+    scale degree's root, the first and last on the tonic)."""
+    profile = key_scores(chroma_mean)
+    if not np.any(profile):
+        return None
+    fit = np.zeros((2, 12))
+    if roots:
+        for m, mode in enumerate(("major", "minor")):
+            for tonic in range(12):
+                degrees = {diatonic_chord(tonic, mode, d).root for d in range(1, 8)}
+                share = np.mean([r in degrees for r in roots])
+                fit[m, tonic] = share + 0.2 * sum(r == tonic for r in (roots[0], roots[-1]))
+    return _best_key(profile + 0.8 * fit)
+
+
+def _best_key(scores: np.ndarray) -> KeyEstimate:
+    flat = scores.ravel()
+    order = np.argsort(flat)[::-1]
+    mode_index, tonic = divmod(int(order[0]), 12)
+    confidence = float(np.clip((flat[order[0]] - flat[order[1]]) / 0.3, 0.0, 1.0))
+    return KeyEstimate(tonic, ("major", "minor")[mode_index], confidence, scores)
+
+
 def key_from_chords(chroma_mean: np.ndarray, chords: tuple[Chord | None, ...]) -> KeyEstimate | None:
     """The key of tonal material: profile correlation, plus how the bar chords fit each key."""
     profile = key_scores(chroma_mean)  # [2, 12]

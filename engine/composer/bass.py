@@ -72,11 +72,15 @@ def _onsets(pattern: str, kicks: np.ndarray, context: MusicalContext, energy: fl
                 if before.size and at - before[-1] >= 1.0 - 1e-9 and _free(at, kicks, avoid, 0.2):
                     out.append((at, "pickup"))
         if pattern == "kick_follow" and groove in ("answer", "drive"):
-            # An answer an eighth or a beat after a kick that is followed by a long gap.
+            # One answer per bar, an eighth or a beat into the bar's longest gap between kicks.
             bounds = list(kicks) + [total]
-            for k, nxt in zip(bounds[:-1], bounds[1:]):
-                if nxt - k < 1.5 - 1e-9:
-                    continue
+            gaps = [(nxt - k, k, nxt) for k, nxt in zip(bounds[:-1], bounds[1:]) if nxt - k >= 1.0 - 1e-9]
+            by_bar: dict[int, tuple[float, float, float]] = {}
+            for gap in gaps:
+                bar = int(gap[1] // bpb)
+                if bar not in by_bar or gap[0] > by_bar[bar][0]:
+                    by_bar[bar] = gap
+            for _, k, nxt in sorted(by_bar.values(), key=lambda g: g[1]):
                 first = np.ceil((k + 0.5) * 2.0 - 1e-6) / 2.0  # the answer sits on the eighth grid
                 for at in (first + 0.5, first, first + 1.0):
                     at = float(at)

@@ -26,13 +26,13 @@ def _percussion(part: LockedPart, sample_rate: int) -> tuple[np.ndarray, np.ndar
         return (np.asarray(f.kicks), np.asarray(f.snares)) if f.is_percussive else None
     from engine.analysis.drum_onsets import detect_drums
     from engine.analysis.onsets import mono_at_rate, spectrogram
-    from engine.analysis.role import PERCUSSIVE_ABOVE, percussive_share
+    from engine.analysis.role import is_percussive
 
     y = mono_at_rate(part.audio, sample_rate)
     spec = spectrogram(y)
-    if part.role != "drums" and percussive_share(spec) < PERCUSSIVE_ABOVE:
-        return None
     d = detect_drums(None, 22050, spec, y)
+    if part.role != "drums" and not is_percussive(spec, d.all)[0]:
+        return None
     return d.kick, d.snare
 
 
