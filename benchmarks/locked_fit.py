@@ -180,23 +180,30 @@ def bass_import_cases(n: int, rng: np.random.Generator) -> dict:
 
 
 def musicgen_cases(n: int, rng: np.random.Generator) -> dict:
-    """A syncopated 'generated' part that starts off bar one, near the session tempo, conformed
-    against locked drums on the session grid."""
+    """A syncopated 'generated' part (drums, or a bass line) that starts off bar one, near the
+    session tempo, conformed against locked drums on the session grid."""
     res = {"with": [], "without": []}
     for i in range(n):
         session_tempo = float(rng.uniform(85, 170))
         locked_loop = drum_loop(session_tempo, ("rock", "four", "hiphop")[i % 3], bars=4, seed=50 + i)
         gen_tempo = session_tempo * (1 + rng.uniform(-0.03, 0.03))
-        gen = drum_loop(gen_tempo, ("sync", "funk", "hiphop")[i % 3], bars=4, swing=0.5, humanise_ms=5.0,
-                        start_beat=int(rng.integers(1, 4)), preroll_s=float(rng.uniform(0.0, 0.4)), seed=70 + i)
+        start_beat = int(rng.integers(1, 4))
+        if i % 2 == 0:  # generated drums, syncopated, starting off bar one
+            gen = drum_loop(gen_tempo, ("sync", "funk", "hiphop")[i % 3], bars=4, swing=0.5, humanise_ms=5.0,
+                            start_beat=start_beat, preroll_s=float(rng.uniform(0.0, 0.4)), seed=70 + i)
+            y, first_down = gen.audio.mean(axis=1), gen.first_downbeat
+        else:  # a generated syncopated bass line whose first beats are missing
+            gen = bass_line(gen_tempo, int(rng.integers(12)), "minor", prog=i, bars=5, style=("sync", "funk")[i % 2],
+                            humanise_ms=5.0, seed=70 + i)
+            cut = int(round(start_beat * 60.0 / gen_tempo * RATE))
+            y, first_down = gen.audio.mean(axis=1)[cut:], (4 - start_beat) * 60.0 / gen_tempo
         ctx = MusicalContext(tempo=round(session_tempo, 3), bars=4)
-        y = gen.audio.mean(axis=1)
         locked = [LockedPart("Drums", "other", locked_loop.audio, None, None)]
         bar = 4 * 60.0 / session_tempo
         for key, onsets in (("with", locked_onsets(locked, RATE)), ("without", None)):
             _, rep = conform_to_grid(y, RATE, ctx.tempo, 4, ctx.num_samples(RATE), locked_onsets=onsets)
             # Where the generated part's first true downbeat lands in the output.
-            at = (gen.first_downbeat - rep["downbeat_s"]) / rep["stretch_rate"]
+            at = (first_down - rep["downbeat_s"]) / rep["stretch_rate"]
             res[key].append(bool(min(at % bar, bar - at % bar) <= 0.05))
     return res
 

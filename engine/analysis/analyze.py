@@ -67,11 +67,15 @@ def _analyze(audio: np.ndarray, sample_rate: int, path: str, duration: float, wa
         from engine.locked import features_from_audio
 
         heard = features_from_audio(y, ANALYSIS_RATE)
-        if heard.tempo is None or heard.beat_strength < CLEAR_BEAT:
+        if heard.tempo is None or (heard.beat_strength < CLEAR_BEAT and f.tempo is None):
             tempo, beats = None, np.zeros(0)
             warnings.append("no steady beat was found")
         else:
             tempo, beats = heard.tempo, np.asarray(heard.beats)
+            if heard.beat_strength < CLEAR_BEAT:
+                # A faint beat: librosa's estimate (its tempo prior) is the better guess there.
+                tempo, beats = f.tempo, f.beats
+                warnings.append("the beat is faint, so the tempo is a best guess")
 
     key = None
     if heard is not None and heard.role == "drums":

@@ -351,7 +351,8 @@ def track_beats(spec: Spectrogram, beats_per_bar: int = 4, drums=None, chroma=No
         # preference for the session's own, and fold any octave reading back onto it.
         near = np.geomspace(0.7, 1.42, 120) * near_tempo
         scores = np.array([_salience(wide, b)[0] for b in near])
-        scores = scores * (1.0 + 0.05 * np.exp(-0.5 * (np.log(near / near_tempo) / 0.03) ** 2))
+        # MusicGen was asked for this tempo: readings within a few % of it are favoured.
+        scores = scores * (1.0 + 0.3 * np.exp(-0.5 * (np.log(near / near_tempo) / 0.04) ** 2))
         bpm, reason = _refine(wide, float(near[int(np.argmax(scores))]), 0.01)[0], "session"
     else:
         bpm, reason = _choose_level(wide, base, drums, novelty, chroma_rate, beats_per_bar)
