@@ -347,9 +347,9 @@ def track_beats(spec: Spectrogram, beats_per_bar: int = 4, drums=None, chroma=No
         nb = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
         novelty = np.where(nb > 0, 1.0 - np.sum(before * after, axis=1) / np.maximum(nb, 1e-12), 0.0)
     if near_tempo:
-        # Generated audio should be near the session's tempo: search 0.7-1.42x of it, a slight
-        # preference for the session's own, and fold any octave reading back onto it.
-        near = np.geomspace(0.7, 1.42, 120) * near_tempo
+        # Generated audio should be near the session's tempo: search 0.8-1.25x of it (a 2/3 or
+        # 3/2 reading of a syncopated part is outside), favouring the session's own.
+        near = np.geomspace(0.8, 1.25, 100) * near_tempo
         scores = np.array([_salience(wide, b)[0] for b in near])
         # MusicGen was asked for this tempo: readings within a few % of it are favoured.
         scores = scores * (1.0 + 0.3 * np.exp(-0.5 * (np.log(near / near_tempo) / 0.04) ** 2))

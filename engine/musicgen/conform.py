@@ -105,7 +105,10 @@ def _best_offset(y: np.ndarray, sample_rate: int, locked: Mapping[str, np.ndarra
     shifts = shifts[np.argsort(np.abs(shifts - best))]  # nearest the tracker's choice first
     for shift in shifts:
         score = 0.0
-        for voice, mine, weight in (("kick", drums.kick, 2.0), ("snare", drums.snare, 1.5), ("all", drums.all, 1.0)):
+        # Kicks with kicks, snares with snares, any onset with any, and any onset with the
+        # kicks (a bass or a keys part plays with the kick more than with the hats).
+        for voice, mine, weight in (("kick", drums.kick, 2.0), ("snare", drums.snare, 1.5), ("all", drums.all, 1.0),
+                                    ("kick", drums.all, 1.0)):
             theirs = np.asarray(locked.get(voice, np.zeros(0)))
             if theirs.size:
                 placed = (np.asarray(mine) - shift) / rate
