@@ -45,6 +45,7 @@ from engine.prompt import analyze_prompt  # noqa: E402
 from engine.theory import pitch_name  # noqa: E402
 
 GENRES = ("rock", "hip hop", "pop", "funk", "soul", "lofi")
+VERBOSE = "--verbose" in sys.argv
 TRIADS = {"maj": (0, 4, 7), "min": (0, 3, 7)}
 
 
@@ -139,6 +140,9 @@ def piano_cases(n: int, rng: np.random.Generator, stretcher: str) -> dict:
         feats = features_from_audio(m.audio, RATE)
         res["tempo"].append(feats.tempo is not None and abs(feats.tempo / tempo - 1) <= 0.04)
         res["key"].append(feats.tonic is not None and relation(feats.tonic, feats.mode, tonic, mode) in ("same", "relative"))
+        if VERBOSE:
+            print(f"  piano {rhythm:5s} {tempo:6.1f} -> {feats.tempo or 0:6.1f}  key {pitch_name(tonic)} {mode} -> "
+                  f"{feats.key_name}  start_beat {(0, 1, 0, 0)[i % 4]}")
         dev = rng.uniform(0.02, 0.08) * rng.choice([-1, 1])
         session_tempo = round(tempo * (1 + dev), 2)
         conf = conform_import(m.audio, RATE, feats, MusicalContext(tempo=session_tempo, bars=8), stretcher=stretcher)
@@ -182,7 +186,7 @@ def bass_import_cases(n: int, rng: np.random.Generator) -> dict:
 def musicgen_cases(n: int, rng: np.random.Generator) -> dict:
     """A syncopated 'generated' part (drums, or a bass line) that starts off bar one, near the
     session tempo, conformed against locked drums on the session grid."""
-    res = {"with": [], "without": []}
+    res = {"with": [], "without": [], "with_drums": [], "with_bass": []}
     for i in range(n):
         session_tempo = float(rng.uniform(85, 170))
         locked_loop = drum_loop(session_tempo, ("rock", "four", "hiphop")[i % 3], bars=4, seed=50 + i)
@@ -204,7 +208,10 @@ def musicgen_cases(n: int, rng: np.random.Generator) -> dict:
             _, rep = conform_to_grid(y, RATE, ctx.tempo, 4, ctx.num_samples(RATE), locked_onsets=onsets)
             # Where the generated part's first true downbeat lands in the output.
             at = (first_down - rep["downbeat_s"]) / rep["stretch_rate"]
-            res[key].append(bool(min(at % bar, bar - at % bar) <= 0.05))
+            ok = bool(min(at % bar, bar - at % bar) <= 0.05)
+            res[key].append(ok)
+            if key == "with":
+                res["with_drums" if i % 2 == 0 else "with_bass"].append(ok)
     return res
 
 
@@ -217,6 +224,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few cases of each kind (about a minute)")
     parser.add_argument("--stretcher", default="rubberband", choices=("rubberband", "phase_vocoder"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true", help="a line per piano import")
     args = parser.parse_args()
     if not available():
         sys.exit("needs fluidsynth and /usr/share/sounds/sf2/FluidR3_GM.sf2 (apt-get install fluidsynth fluid-soundfont-gm)")
@@ -243,7 +251,8 @@ def main() -> None:
           f"(drums {pct(d['tempo'])}, piano {pct(p['tempo'])}, bass {pct(b['tempo'])})   (target >= 90%)")
     print(f"key right or relative: piano {pct(p['key'])}, bass lines {pct(b['key'])}   (target >= 90%); "
           f"drum loops reported 'no key': {pct(d['nokey'])}")
-    print(f"MusicGen conform, syncopated part's downbeat on bar one: with locked onsets {pct(g['with'])}, "
+    print(f"MusicGen conform, syncopated part's downbeat on bar one: with locked onsets {pct(g['with'])} "
+          f"(generated drums {pct(g['with_drums'])}, generated bass lines {pct(g['with_bass'])}), "
           f"without {pct(g['without'])}   (target >= 90%)")
     print(f"distinct bass rhythms over 6 seeds: {d['rhythms']}")
     print(f"({time.perf_counter() - t0:.0f} s)")

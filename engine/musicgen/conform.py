@@ -95,6 +95,35 @@ def _agreeing_downbeat(grid: BeatGrid, drums, locked: Mapping[str, np.ndarray], 
     return best if best_score > 0 else None
 
 
+def _fit_to_locked(y: np.ndarray, sample_rate: int, locked: Mapping[str, np.ndarray],
+                   bar_s: float) -> tuple[float, float] | None:
+    """(rate within +-``MAX_UNCLEAR_DEVIATION``, start seconds) that best line this audio's
+    onsets up with the locked kicks and onsets: binned onset trains (10 ms), cross-correlated
+    at each candidate rate. None when the locked tracks have too few onsets to say."""
+    theirs = np.concatenate([np.asarray(locked.get("kick", np.zeros(0))), np.asarray(locked.get("all", np.zeros(0)))])
+    if theirs.size < 8:
+        return None
+    mine = detect_drums(y, sample_rate).all
+    if mine.size < 4:
+        return None
+    step = 0.01
+    n = int(np.ceil(max(float(theirs.max()), float(mine.max())) / step)) + 8
+    ref = np.zeros(n)
+    np.add.at(ref, np.clip(np.round(theirs / step).astype(int), 0, n - 1), 1.0)
+    ref = np.convolve(ref, np.ones(7), mode="same")  # +-30 ms
+    max_lag = int(bar_s / step) + 1
+    best = (-1.0, 1.0, 0.0)
+    for rate in np.linspace(1 - MAX_UNCLEAR_DEVIATION, 1 + MAX_UNCLEAR_DEVIATION, 33):
+        for lag in range(max_lag):
+            shift = lag * step
+            placed = np.round(((mine - shift) / rate) / step).astype(int)
+            placed = placed[(placed >= 0) & (placed < n)]
+            score = float(np.minimum(ref[placed], 1.0).sum())
+            if score > best[0] + 1e-9:
+                best = (score, float(rate), shift)
+    return (best[1], best[2]) if best[0] > 0 else None
+
+
 def _best_offset(y: np.ndarray, sample_rate: int, locked: Mapping[str, np.ndarray], bar_s: float,
                  rate: float = 1.0, prefer: float = 0.0) -> float:
     """The start (seconds of ``y``, within its first bar) at which its onsets, played ``rate``
@@ -141,7 +170,14 @@ def conform_to_grid(y: np.ndarray, sample_rate: int, tempo: float, beats_per_bar
         rate, downbeat = 1.0, grid.downbeat if locked_onsets else 0.0
     else:
         downbeat = grid.downbeat
-    if locked_onsets:
+    if locked_onsets and grid.strength < MIN_BEAT_STRENGTH:
+        # No clear beat of its own: the rate (within a few %) and start that line its onsets up
+        # with the locked tracks' are the best estimate there is.
+        fitted = _fit_to_locked(y, sample_rate, locked_onsets, 60.0 / tempo * beats_per_bar)
+        if fitted is not None:
+            rate, downbeat = fitted
+            refused = ""
+    elif locked_onsets:
         # The phase, not only the beat: a syncopated part's grid can sit half a beat off, so the
         # start is searched over a whole bar for where its onsets meet the locked tracks' best.
         bar_s = 60.0 / tempo * beats_per_bar * rate
