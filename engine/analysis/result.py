@@ -55,6 +55,12 @@ class AudioAnalysis:
     waveform: np.ndarray
     """[W, 2] min/max envelope of the analysed audio, for drawing."""
     warnings: tuple[str, ...] = ()
+    downbeat: float | None = None
+    """Seconds to the first beat that starts a bar."""
+    chords: tuple = ()
+    """One ``Chord`` (or None) per bar from ``downbeat``; empty for drums."""
+    role: str | None = None
+    """Proposed from the audio: drums, bass, harmony or melody (None when not measured)."""
 
     @property
     def key_name(self) -> str | None:
@@ -86,6 +92,9 @@ class AudioAnalysis:
             "brightness": round(self.brightness, 1),
             "onset_rate": round(self.onset_rate, 3),
             "num_beats": len(self.beats),
+            "downbeat": None if self.downbeat is None else round(self.downbeat, 4),
+            "role": self.role,
+            "chords": [None if c is None else c.name for c in self.chords],
             "warnings": list(self.warnings),
         }
         if include_arrays:
