@@ -301,3 +301,21 @@ def test_new_clears_the_sticky_style_and_role(qtbot, tmp_path) -> None:
         assert window.presets.resolve("late night", 1, None) is None or window.presets.pickers.quality() != "sketch"
     finally:
         window.shutdown()
+
+
+def test_the_role_picker_binds_both_ways_and_is_undoable(qtbot) -> None:
+    from tracks import Session, Track
+    from widgets.track_header import TrackHeader
+
+    session = Session({"tempo": 120.0})
+    track = session.add_track(Track("Loop", "other", locked=True), record=False)
+    header = TrackHeader()
+    qtbot.addWidget(header)
+    header.bind(track)
+    assert header.role_box.currentData() == "other"
+    header.role_box.setCurrentIndex(header.role_box.findData("drums"))  # the person picks drums
+    assert track.role == "drums" and session.history.undo_label == "Change role of Loop"
+    session.history.undo()
+    assert header.role_box.currentData() == "other"  # the document -> the picker
+    track.role = "bass"
+    assert header.role_box.currentData() == "bass"
