@@ -56,6 +56,21 @@ def context_of(session: Session) -> MusicalContext:
     return MusicalContext.from_dict(session.context)
 
 
+def add_missing_parts(session: Session) -> list[Track]:
+    """When every track is locked (say, a studio that holds only imports), add an empty track
+    for each role of the piece that no track has yet, as one undoable step, so Generate has
+    something to fill around them. Returns the tracks added."""
+    if any(not t.locked for t in session.tracks):
+        return []
+    have = {t.role for t in session.tracks}
+    roles = [r for r in context_of(session).roles if r not in have and r != "other"]
+    added = []
+    with session.history.group("Add parts"):
+        for role in roles:
+            added.append(session.add_track(Track(TRACK_NAMES.get(role, role.title()), role)))
+    return added
+
+
 def default_targets(session: Session) -> list[Track]:
     """Every unlocked track: what "Generate" fills."""
     targets = [t for t in session.tracks if not t.locked]
