@@ -19,7 +19,7 @@ import numpy as np
 from engine.errors import BackendError
 from engine.musicgen.checkpoint import CheckpointFolder
 from engine.musicgen.chroma import ChromaExtractor
-from engine.musicgen.generate import Conditioning, TokenGeneration, row_keys
+from engine.musicgen.generate import Conditioning, TokenGeneration, encode_text, row_keys
 from engine.musicgen.model import MusicGen, load_model
 from engine.musicgen.pattern import DelayPattern
 from engine.musicgen.sampling import SamplingParams
@@ -32,6 +32,7 @@ class WindowPlan:
 
     context_frames: int
     stride_frames: int
+    context_seconds: float = 30.0
 
     def windows(self, prompt_frames: int, new_frames: int) -> list[tuple[int, int]]:
         """``(prompt frames kept, new frames)`` per window."""
@@ -46,38 +47,60 @@ class WindowPlan:
         return plan
 
 
+def wrapped_excerpt(wav: np.ndarray, start: int, length: int) -> np.ndarray:
+    """``wav[(start + arange(length)) % len(wav)]``: audiocraft's periodic extension of a melody."""
+    return wav[(start + np.arange(length)) % wav.shape[0]]
+
+
 class WindowedGeneration:
-    """Runs one ``TokenGeneration`` per window, each continuing the tail of the previous codes."""
+    """Runs one ``TokenGeneration`` per window, each continuing the tail of the previous codes.
+
+    As audiocraft's extend-stride loop: the random stream continues from window to window
+    (one key per row, never restarted), T5 runs once, and a melody is re-read for every
+    window from the window's start time, wrapped periodically (``positions % wav_length``)
+    so that it never runs out.
+    """
 
     def __init__(self, pipe: "MusicGenPipeline", cond: Conditioning, params: SamplingParams, new_frames: int,
-                 chroma_full: np.ndarray | None):
+                 melody: np.ndarray | None = None):
         self.pipe, self.cond, self.params = pipe, cond, params
         prompt = cond.prompt_codes
         self.prompt_frames = 0 if prompt is None else prompt.shape[2]
         self.plan = pipe.window_plan.windows(self.prompt_frames, new_frames)
-        self.chroma_full = chroma_full
+        self.windowed = self.prompt_frames + new_frames > pipe.window_plan.context_frames
+        self.melody = None if melody is None else np.asarray(melody, np.float32).reshape(-1)
         K = pipe.pattern.num_codebooks
         self.codes = np.zeros((cond.batch_size, K, 0), np.int64) if prompt is None else prompt.astype(np.int64)
         self.total_steps = sum(step + K - 1 for _, step in self.plan)
+        self.keys: mx.array | None = None
 
-    def _chroma_from(self, frame: int) -> np.ndarray | None:
-        if self.chroma_full is None:
+    def chroma_for_window(self, start_frame: int) -> np.ndarray | None:
+        """``[B, frames, 12]`` chroma of the melody as the window starting at ``start_frame`` hears it."""
+        if self.melody is None or self.melody.size == 0:
             return None
-        rate = self.pipe.chroma.frame_rate / self.pipe.frame_rate
-        start = min(int(round(frame * rate)), self.chroma_full.shape[1] - 1)
-        return self.chroma_full[:, start:]
+        pipe = self.pipe
+        if self.windowed:
+            position = int(start_frame / pipe.frame_rate * pipe.sample_rate)
+            length = int(pipe.window_plan.context_seconds * pipe.sample_rate)
+            wav = wrapped_excerpt(self.melody, position, length)
+        else:
+            wav = self.melody
+        one = pipe.melody_chroma(wav, truncate=True)
+        return np.repeat(one, self.cond.batch_size, axis=0)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         done = 0
+        pipe = self.pipe
         keys = row_keys(self.params.seed, self.cond.batch_size)
+        text = encode_text(pipe.model, self.cond, self.params.uses_cfg)
         for kept, step in self.plan:
             start = self.codes.shape[2] - kept
-            window = self.cond.with_prompt(self.codes[:, :, start:] if kept else None, self._chroma_from(start))
-            gen = TokenGeneration(self.pipe.model, window, self.params, step, self.pipe.pattern, keys=keys)
+            window = self.cond.with_prompt(self.codes[:, :, start:] if kept else None, self.chroma_for_window(start))
+            gen = TokenGeneration(pipe.model, window, self.params, step, pipe.pattern, keys=keys, text=text)
             for _ in gen:
                 done += 1
                 yield done, self.total_steps
-            keys = gen.keys
+            keys = self.keys = gen.keys
             self.codes = np.concatenate([self.codes, gen.codes[:, :, kept:]], axis=2)
 
 
@@ -92,9 +115,10 @@ class MusicGenPipeline:
         special = start if isinstance(start, int) else self.config.special_token  # as transformers' generate()
         self.pattern = DelayPattern(self.config.decoder.num_codebooks, special)
         self.chroma = ChromaExtractor.from_preprocessor(folder.preprocessor, self.config.num_chroma)
-        context = max(2, int(round(context_seconds * self.frame_rate)))
-        stride = min(context - 1, max(1, int(round(extend_stride_seconds * self.frame_rate))))
-        self.window_plan = WindowPlan(context, stride)
+        # int(), not round(): audiocraft's max_gen_len and stride_tokens truncate.
+        context = max(2, int(context_seconds * self.frame_rate + 1e-9))
+        stride = min(context - 1, max(1, int(extend_stride_seconds * self.frame_rate + 1e-9)))
+        self.window_plan = WindowPlan(context, stride, float(context_seconds))
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike, dtype: str = "float32", cache_dir: str | os.PathLike | None = None,
@@ -155,13 +179,11 @@ class MusicGenPipeline:
             raise BackendError("give at least one text prompt")
         ids, mask = self.tokenizer(prompts)
         B = len(prompts)
-        chroma_full = None
-        if melody is not None:
-            one = self.melody_chroma(melody, truncate=False)
-            chroma_full = np.repeat(one, B, axis=0)
+        if melody is not None and not self.is_melody:
+            raise BackendError(f"{self.folder.path.name} is not a melody model: melody conditioning needs musicgen-melody")
         prompt_codes = None
         if audio_prompt is not None:
             prompt_codes = np.repeat(self.encode_audio(audio_prompt), B, axis=0)
         cond = Conditioning(ids, mask, None, prompt_codes)
-        return WindowedGeneration(self, cond, params, new_frames, chroma_full)
+        return WindowedGeneration(self, cond, params, new_frames, melody)
 
