@@ -69,9 +69,9 @@ class WindowedGeneration:
         self.plan = pipe.window_plan.windows(self.prompt_frames, new_frames)
         self.windowed = self.prompt_frames + new_frames > pipe.window_plan.context_frames
         self.melody = None if melody is None else np.asarray(melody, np.float32).reshape(-1)
-        K = pipe.pattern.num_codebooks
+        K, D = pipe.pattern.num_codebooks, pipe.pattern.num_delays
         self.codes = np.zeros((cond.batch_size, K, 0), np.int64) if prompt is None else prompt.astype(np.int64)
-        self.total_steps = sum(step + K - 1 for _, step in self.plan)
+        self.total_steps = sum(step + D - 1 for _, step in self.plan)
         self.keys: mx.array | None = None
 
     def chroma_for_window(self, start_frame: int) -> np.ndarray | None:
@@ -113,7 +113,7 @@ class MusicGenPipeline:
         self.tokenizer = TextTokenizer(folder.path)
         start = folder.generation_defaults.get("decoder_start_token_id")
         special = start if isinstance(start, int) else self.config.special_token  # as transformers' generate()
-        self.pattern = DelayPattern(self.config.decoder.num_codebooks, special)
+        self.pattern = DelayPattern(self.config.decoder.num_codebooks, special, self.config.audio_channels)
         self.chroma = ChromaExtractor.from_preprocessor(folder.preprocessor, self.config.num_chroma)
         # int(), not round(): audiocraft's max_gen_len and stride_tokens truncate.
         context = max(2, int(context_seconds * self.frame_rate + 1e-9))
@@ -143,23 +143,54 @@ class MusicGenPipeline:
 
     def frames_for_steps(self, steps: int) -> int:
         """New frames from transformers-style ``max_new_tokens`` (decoding steps)."""
-        return max(1, steps - self.pattern.num_codebooks + 1)
+        return max(1, steps - self.pattern.num_delays + 1)
 
     def default_params(self, **overrides) -> SamplingParams:
         return SamplingParams.from_generation_config(self.folder.generation_defaults, **overrides)
 
+    @property
+    def audio_channels(self) -> int:
+        return self.config.audio_channels
+
     def encode_audio(self, audio: np.ndarray) -> np.ndarray:
-        """Mono audio ``[N]`` at ``sample_rate`` -> codes ``[1, K, P]``."""
-        wav = mx.array(np.asarray(audio, np.float32).reshape(1, -1, 1))
-        codes = self.model.audio_encoder.encode(wav, num_quantizers=self.pattern.num_codebooks)
-        return np.array(codes).astype(np.int64)
+        """Audio ``[N]`` or ``[N, C]`` at ``sample_rate`` -> codes ``[1, K, P]``.
+
+        A mono model hears the channels' mean. A stereo model gets each channel's codes
+        interleaved (left 0, right 0, left 1, ...); mono audio is duplicated into both, as
+        transformers does.
+        """
+        wav = np.asarray(audio, np.float32)
+        wav = wav[:, None] if wav.ndim == 1 else wav.reshape(wav.shape[0], -1)
+        per_channel = self.pattern.num_delays
+        encoder = self.model.audio_encoder
+        if self.audio_channels == 1:
+            channels = [wav.mean(axis=1)]
+        else:
+            channels = [wav[:, 0], wav[:, min(1, wav.shape[1] - 1)]]
+        codes = [np.array(encoder.encode(mx.array(c.reshape(1, -1, 1)), num_quantizers=per_channel)) for c in channels]
+        if len(codes) == 1:
+            return codes[0].astype(np.int64)
+        out = np.empty((1, 2 * per_channel, codes[0].shape[2]), np.int64)
+        out[:, 0::2], out[:, 1::2] = codes[0], codes[1]
+        return out
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
-        """Codes ``[B, K, T]`` -> mono audio ``[B, T * hop]`` float32."""
-        if codes.shape[2] == 0:
-            return np.zeros((codes.shape[0], 0), np.float32)
-        audio = self.model.audio_encoder.decode(mx.array(codes.astype(np.int32)))
-        return np.array(audio.astype(mx.float32))[:, :, 0]
+        """Codes ``[B, K, T]`` -> float32 audio: ``[B, T * hop]`` (mono) or ``[B, T * hop, 2]`` (stereo).
+
+        A stereo model's even codebooks are the left channel, the odd ones the right; each
+        channel goes through the same mono EnCodec.
+        """
+        B, K, T = codes.shape
+        if self.audio_channels == 1:
+            if T == 0:
+                return np.zeros((B, 0), np.float32)
+            audio = self.model.audio_encoder.decode(mx.array(codes.astype(np.int32)))
+            return np.array(audio.astype(mx.float32))[:, :, 0]
+        if T == 0:
+            return np.zeros((B, 0, 2), np.float32)
+        both = np.concatenate([codes[:, 0::2], codes[:, 1::2]], axis=0)  # left rows, then right rows
+        audio = np.array(self.model.audio_encoder.decode(mx.array(both.astype(np.int32))).astype(mx.float32))[:, :, 0]
+        return np.stack([audio[:B], audio[B:]], axis=-1)
 
     def melody_chroma(self, audio: np.ndarray, truncate: bool = True) -> np.ndarray:
         """Mono audio at ``sample_rate`` -> ``[1, frames, 12]`` one-hot chroma."""
@@ -171,8 +202,8 @@ class MusicGenPipeline:
               melody: np.ndarray | None = None, audio_prompt: np.ndarray | None = None) -> WindowedGeneration:
         """Prepare a generation of ``new_frames`` frames per prompt; iterate the result to run it.
 
-        ``melody``: mono audio at ``sample_rate`` (melody model). ``audio_prompt``: mono audio at
-        ``sample_rate`` to continue; its frames come first in the result.
+        ``melody``: mono audio at ``sample_rate`` (melody model). ``audio_prompt``: audio ``[N]``
+        or ``[N, C]`` at ``sample_rate`` to continue; its frames come first in the result.
         """
         prompts = [str(p) for p in prompts]
         if not prompts:
