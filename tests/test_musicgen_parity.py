@@ -186,7 +186,9 @@ def test_windowed_generation_matches_audiocrafts_extend_stride(case):
 
     windowed = MusicGenPipeline(pipe.model, pipe.folder, context_seconds=settings["context_seconds"],
                                 extend_stride_seconds=settings["stride_seconds"])
-    melody = ref("encodec_input") if settings["melody"] else None
+    melody = None
+    if settings["melody"]:
+        melody = ref("encodec_input")[: int(settings["window_melody_seconds"] * windowed.sample_rate)]
     frames = int(settings["window_seconds"] * windowed.frame_rate)
     job = windowed.start(settings["prompts"], SamplingParams(greedy=True, cfg_coef=settings["cfg"]), frames,
                          melody=melody)

@@ -279,8 +279,9 @@ def make_fixture(args, melody: bool, stereo: bool = False) -> Path:
             model.generate(**enc, **extra, do_sample=False, guidance_scale=cfg, max_new_tokens=args.long_steps)
             save(ref, **{f"{label}_long_codes": catcher.codes.astype(np.int16)})
         if args.window_seconds and not stereo:
-            save(ref, windowed_codes=windowed_reference(model, catcher, enc, args, wav if melody else None,
-                                                        stereo).astype(np.int16))
+            # A melody whose length does not divide the stride, so each window hears another part of it.
+            tune = wav[: int(args.window_melody_seconds * SAMPLE_RATE)] if melody else None
+            save(ref, windowed_codes=windowed_reference(model, catcher, enc, args, tune, stereo).astype(np.int16))
         if melody:
             out = model.generate(**enc, do_sample=False, guidance_scale=args.cfg, max_new_tokens=steps)
             save(ref, greedy_nomelody_codes=catcher.codes, greedy_nomelody_audio=out)
@@ -294,7 +295,7 @@ def make_fixture(args, melody: bool, stereo: bool = False) -> Path:
         "prompts": PROMPTS, "steps": steps, "cfg": args.cfg, "seed": args.seed,
         "melody": melody, "stereo": stereo, "continuation_prompts": PROMPTS[:1], "long_steps": args.long_steps,
         "window_seconds": 0 if stereo else args.window_seconds, "context_seconds": args.context_seconds,
-        "stride_seconds": args.stride_seconds,
+        "stride_seconds": args.stride_seconds, "window_melody_seconds": args.window_melody_seconds,
     }, indent=2))
     print(f"wrote {folder} ({sum(p.stat().st_size for p in folder.rglob('*') if p.is_file()) / 1e6:.2f} MB)")
     return folder
@@ -329,6 +330,8 @@ def main() -> None:
     parser.add_argument("--window-seconds", type=float, default=40.0, help="length of the windowed reference (0: none)")
     parser.add_argument("--context-seconds", type=float, default=30.0)
     parser.add_argument("--stride-seconds", type=float, default=18.0)
+    parser.add_argument("--window-melody-seconds", type=float, default=1.7,
+                        help="melody length for the windowed reference (not a divisor of the stride)")
     parser.add_argument("--cfg", type=float, default=3.0)
     parser.add_argument("--only", choices=["musicgen", "melody", "stereo"], default=None)
     args = parser.parse_args()
