@@ -122,8 +122,8 @@ class MusicGenPipeline:
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike, dtype: str = "float32", cache_dir: str | os.PathLike | None = None,
-             **options) -> "MusicGenPipeline":
-        model, folder = load_model(model_dir, dtype=dtype, cache_dir=cache_dir)
+             progress=None, **options) -> "MusicGenPipeline":
+        model, folder = load_model(model_dir, dtype=dtype, cache_dir=cache_dir, progress=progress)
         return cls(model, folder, **options)
 
     @property
