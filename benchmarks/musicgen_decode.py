@@ -249,14 +249,25 @@ def read_bandwidth_gbs(megabytes: int = 1024) -> float:
     return a.nbytes / best / 1e9
 
 
-def pinned_env(threads: int, drop_blas_env: bool, preload: bool) -> dict:
+def find_mkl() -> str | None:
+    """libmkl_rt from the ``mkl`` wheel (the parity venv or this one), or $RESONANT_MKL."""
+    candidates = [os.environ.get("RESONANT_MKL", "")]
+    for prefix in (sys.prefix, str(ROOT / ".venv-parity"), "/work/main/.venv-parity"):
+        candidates += sorted(Path(prefix, "lib").glob("libmkl_rt.so*"), reverse=True)
+    return next((str(c) for c in candidates if c and os.path.exists(c)), None)
+
+
+def pinned_env(threads: int, drop_blas_env: bool, preload: str | None) -> dict:
+    """The worker's environment: threads pinned, and MLX's BLAS chosen by ``LD_PRELOAD``."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), PYTHONPATH=str(ROOT))
+               MKL_NUM_THREADS=str(threads), PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore", TRANSFORMERS_VERBOSITY="error")
     if drop_blas_env:
         for key in BLAS_ENV:
             env.pop(key, None)
-    if preload and sys.platform == "linux" and os.path.exists(OPENBLAS):
-        env["LD_PRELOAD"] = " ".join(p for p in (OPENBLAS, env.get("LD_PRELOAD", "")) if p)
+    if preload and sys.platform == "linux" and os.path.exists(preload):
+        env["LD_PRELOAD"] = " ".join(p for p in (preload, env.get("LD_PRELOAD", "")) if p)
+        if "mkl" in preload:
+            env.update(MKL_INTERFACE_LAYER="LP64", MKL_THREADING_LAYER="SEQUENTIAL" if threads == 1 else "GNU")
     return env
 
 
@@ -279,6 +290,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--torch-python", default=None, help="a python with torch + transformers (default: found)")
     parser.add_argument("--blas-env", choices=("keep", "unset", "both"), default="keep")
+    parser.add_argument("--blas", choices=("openblas", "mkl", "both"), default="both",
+                        help="BLAS preloaded for MLX (MKL: the mkl wheel's libmkl_rt)")
     parser.add_argument("--variants", default="bfloat16,int8,int4", help="extra MLX weight formats ('' for none)")
     parser.add_argument("--encodec-frames", type=int, default=250)
     parser.add_argument("--serve", choices=("mlx", "torch"), help=argparse.SUPPRESS)
@@ -291,12 +304,21 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; threads pinned to {args.threads}; "
           f"OpenBLAS variables set here: {set_vars or 'none'}")
     envs = {"keep": [False], "unset": [True], "both": [False, True]}[args.blas_env]
-    workers = [Remote(f"MLX port{' (OPENBLAS_CORETYPE/L2_SIZE unset)' if drop else ''}", sys.executable, "mlx",
-                      args.threads, pinned_env(args.threads, drop, preload=True)) for drop in envs]
+    mkl = find_mkl()
+    blases = {"openblas": [OPENBLAS], "mkl": [mkl], "both": [OPENBLAS, mkl]}[args.blas]
+    if None in blases:
+        print("MKL: no libmkl_rt found (pip install mkl into the parity venv); OpenBLAS only")
+        blases = [OPENBLAS]
+    workers = []
+    for lib in blases:
+        for drop in (envs if lib == OPENBLAS else [False]):
+            name = "MKL" if "mkl" in lib else "OpenBLAS"
+            label = f"MLX port, {name}{' (OPENBLAS_CORETYPE/L2_SIZE unset)' if drop else ''}"
+            workers.append(Remote(label, sys.executable, "mlx", args.threads, pinned_env(args.threads, drop, lib)))
     torch_python = args.torch_python or default_torch_python()
     if torch_python:
         workers.append(Remote("transformers on torch", torch_python, "torch", args.threads,
-                              pinned_env(args.threads, False, preload=False)))
+                              pinned_env(args.threads, False, None)))
     else:
         print("torch: not importable here or in .venv-parity (make parity builds it); port figures only")
     for w in workers:
@@ -323,7 +345,7 @@ def main() -> None:
             print(f"  paired ratio torch/port [{w.label}]: {statistics.median(ratios):.2f} "
                   f"(range {min(ratios):.2f}-{max(ratios):.2f}; >= 1.0: the port is as fast or faster)")
 
-    port = workers[0]
+    port = min(workers[:-1] if torch_python else workers, key=lambda w: statistics.median(times[w.label]))
     print(f"\nEnCodec decode, {args.encodec_frames} frames ({args.encodec_frames / 50:.1f} s of audio), s per s of audio:")
     print(f"  {port.label}: {port('encodec_s_per_s', args.encodec_frames):.3f}")
     if torch_python:
@@ -331,7 +353,7 @@ def main() -> None:
 
     variants = [v for v in args.variants.split(",") if v]
     if variants:
-        print(f"\nweight formats (MLX port, {args.steps} steps, greedy agreement with fp32 over {args.steps} steps):")
+        print(f"\nweight formats ({port.label}, {args.steps} steps, greedy agreement with fp32 over {args.steps} steps):")
         for name in variants:
             ms = [port("decode_ms", name, args.steps) for _ in range(max(1, args.rounds // 2))]
             nbytes = port("decoder_bytes", name)

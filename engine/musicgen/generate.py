@@ -100,12 +100,14 @@ class TokenGeneration:
     Iterate it (each item: ``(steps done, steps in all)``), then read ``codes`` ``[B, K, P + new_frames]``.
     Row ``b`` samples from its own key, ``params.seed + b``: a seed fixes a row's tokens whatever
     else shares the batch. ``keys`` (``[B, 2]``) continues another generation's random stream;
-    ``text`` reuses T5 states computed for an earlier window. After iteration, ``keys`` holds
-    where the stream stopped.
+    ``text`` reuses T5 states computed for an earlier window, ``inputs`` the decoder inputs
+    themselves (the text model's cross-attention keys/values do not change between windows).
+    After iteration, ``keys`` holds where the stream stopped.
     """
 
     def __init__(self, model: MusicGen, cond: Conditioning, params: SamplingParams, new_frames: int,
-                 pattern: DelayPattern, keys: mx.array | None = None, text: TextStates | None = None):
+                 pattern: DelayPattern, keys: mx.array | None = None, text: TextStates | None = None,
+                 inputs: DecoderInputs | None = None):
         self.model, self.cond, self.params, self.pattern = model, cond, params, pattern
         K = pattern.num_codebooks
         B = cond.batch_size
@@ -119,6 +121,7 @@ class TokenGeneration:
         self.fixed = pattern.fixed_mask(self.sequence_length, self.prompt_frames, self.total_frames)
         self.keys = keys if keys is not None else row_keys(params.seed, B)
         self.text = text
+        self.inputs = inputs
 
     @property
     def total_steps(self) -> int:
@@ -139,8 +142,10 @@ class TokenGeneration:
     def __iter__(self) -> Iterator[tuple[int, int]]:
         if self.total_steps == 0:
             return
-        text = self.text if self.text is not None else encode_text(self.model, self.cond, self.params.uses_cfg)
-        inputs = decoder_inputs(self.model, text, self.cond.chroma, self.cond.batch_size)
+        inputs = self.inputs
+        if inputs is None:
+            text = self.text if self.text is not None else encode_text(self.model, self.cond, self.params.uses_cfg)
+            inputs = decoder_inputs(self.model, text, self.cond.chroma, self.cond.batch_size)
         cache = self.model.decoder.make_cache()
         self._sequence = mx.array(self.sequence.astype(np.int32))
         self._fixed = mx.array(self.fixed)

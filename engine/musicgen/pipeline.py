@@ -19,7 +19,7 @@ import numpy as np
 from engine.errors import BackendError
 from engine.musicgen.checkpoint import CheckpointFolder
 from engine.musicgen.chroma import ChromaExtractor
-from engine.musicgen.generate import Conditioning, TokenGeneration, encode_text, row_keys
+from engine.musicgen.generate import Conditioning, TokenGeneration, decoder_inputs, encode_text, row_keys
 from engine.musicgen.model import MusicGen, load_model
 from engine.musicgen.pattern import DelayPattern
 from engine.musicgen.sampling import SamplingParams
@@ -93,10 +93,13 @@ class WindowedGeneration:
         pipe = self.pipe
         keys = row_keys(self.params.seed, self.cond.batch_size)
         text = encode_text(pipe.model, self.cond, self.params.uses_cfg)
+        # The text model's cross-attention keys/values are the same for every window: once.
+        shared = None if pipe.is_melody else decoder_inputs(pipe.model, text, None, self.cond.batch_size)
         for kept, step in self.plan:
             start = self.codes.shape[2] - kept
             window = self.cond.with_prompt(self.codes[:, :, start:] if kept else None, self.chroma_for_window(start))
-            gen = TokenGeneration(pipe.model, window, self.params, step, pipe.pattern, keys=keys, text=text)
+            gen = TokenGeneration(pipe.model, window, self.params, step, pipe.pattern, keys=keys, text=text,
+                                  inputs=shared)
             for _ in gen:
                 done += 1
                 yield done, self.total_steps
