@@ -61,6 +61,11 @@ def blas_info() -> str:
                      f"threads={i.get('num_threads')} ({Path(i.get('filepath', '')).name})" for i in infos) or "none found"
 
 
+def step_reads(name: str) -> bool:
+    """Whether one decoding step reads this decoder parameter in full."""
+    return "embed_tokens" not in name and not any(f"encoder_attn.{p}_proj" in name for p in "kv")
+
+
 # ---------------------------------------------------------------- MLX worker
 class MLXWorker:
     def __init__(self):
@@ -99,15 +104,12 @@ class MLXWorker:
         return self.variants[name]
 
     def decoder_bytes(self, name: str) -> int:
-        """Bytes a step reads: every decoder layer's and head's weights (embeddings: a few rows only)."""
+        """Bytes a step reads: the decoder's weights but the embeddings (a few rows) and the
+        cross-attention key/value projections (applied once to the text, then cached)."""
         from mlx.utils import tree_flatten
 
         model = self.variant(name)
-        total = 0
-        for key, value in tree_flatten(model.decoder.parameters()):
-            if "embed_tokens" not in key:
-                total += value.nbytes
-        return total
+        return sum(v.nbytes for k, v in tree_flatten(model.decoder.parameters()) if step_reads(k))
 
     def _generation(self, name: str, steps: int, greedy: bool, seed: int = 0):
         import numpy as np
@@ -204,13 +206,19 @@ class TorchWorker:
         return (time.perf_counter() - t0) / (frames / 50)
 
     def decoder_bytes(self, name: str) -> int:
-        return sum(p.numel() * p.element_size() for n, p in self.decoder.named_parameters() if "embed_tokens" not in n)
+        return sum(p.numel() * p.element_size() for n, p in self.decoder.named_parameters() if step_reads(n))
 
 
 def serve(kind: str, threads: int) -> None:
     """Worker loop: one JSON command per line on stdin, one JSON answer per line on stdout."""
     worker = MLXWorker() if kind == "mlx" else TorchWorker(threads)
-    print(json.dumps({"ready": True, "blas": blas_info()}), flush=True)
+    info = blas_info()
+    if kind == "torch":
+        import torch
+
+        info = f"torch {torch.__version__} mkl={torch.backends.mkl.is_available()} " \
+               f"mkldnn={torch.backends.mkldnn.is_available()} threads={torch.get_num_threads()}; {info}"
+    print(json.dumps({"ready": True, "blas": info}), flush=True)
     for line in sys.stdin:
         cmd = json.loads(line)
         method = getattr(worker, cmd["op"])
@@ -236,16 +244,19 @@ class Remote:
         self.proc.wait(timeout=60)
 
 
-def read_bandwidth_gbs(megabytes: int = 1024) -> float:
-    """Best of 5 sums over an array far larger than the caches' usual share: bytes read per second."""
+def read_bandwidth_gbs(megabytes: int = 2048) -> float:
+    """Bytes read per second, best of 3 BLAS dot products over 2 GB (more than the weights, so
+    caches cannot hold it), single-threaded like the decoders."""
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
-    a = np.ones(megabytes * (1 << 20) // 8)
+    a = np.ones(megabytes * (1 << 20) // 4, np.float32)
     best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        a.sum()
-        best = min(best, time.perf_counter() - t0)
+    with threadpool_limits(1):
+        for _ in range(3):
+            t0 = time.perf_counter()
+            np.dot(a, a)
+            best = min(best, time.perf_counter() - t0)
     return a.nbytes / best / 1e9
 
 
@@ -327,6 +338,7 @@ def main() -> None:
     bandwidth = read_bandwidth_gbs()
     times: dict[str, list[float]] = {w.label: [] for w in workers}
     for r in range(args.rounds):
+        bandwidth = max(bandwidth, read_bandwidth_gbs())  # the least loaded moment is the machine's figure
         order = workers if r % 2 == 0 else workers[::-1]  # alternate who goes first
         for w in order:
             times[w.label].append(w("decode_ms", "float32", args.steps))
