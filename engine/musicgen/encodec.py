@@ -190,7 +190,7 @@ class ELU(nn.Module):
 
     def __call__(self, x: mx.array) -> mx.array:
         if x.dtype == mx.float32 and mx.default_device() == mx.cpu and x.size >= 1 << 16:
-            a = np.array(x, copy=False)
+            a = np.asarray(x)
             out = np.exp(np.minimum(a, np.float32(0.0)))
             out -= np.float32(1.0)
             return mx.array(np.maximum(out, a, out=out))
