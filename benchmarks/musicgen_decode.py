@@ -17,6 +17,15 @@ figures with their greedy codes' agreement with fp32.
 ``--blas-env both`` runs the MLX worker twice: with the environment as given and with
 ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` removed (some machines set them for old OpenBLAS
 builds, which forces generic kernels). Only this benchmark's own processes are affected.
+
+Measured 2026-12-01 on the 2-core build machine (shared; load 1-5), 60 steps x 5 rounds, 1 thread,
+with OPENBLAS_CORETYPE=Prescott set in the command: ms/step medians (ranges) port+OpenBLAS Prescott
+334.8 (308-408), port+OpenBLAS SkylakeX (variables unset) 230.6 (229-285), port+MKL 129.1 (125-187),
+transformers/torch 118.4 (115-162); paired torch/port ratio 0.36 / 0.51 / 0.90 (0.87-0.94). 1.44 GB
+of weights a step at 18.4 GB/s bounds a step at 78 ms: port+MKL 61 %, torch 66 % of it. EnCodec
+decode 0.226 s per s of audio (port+MKL) against 0.247 (transformers). bf16 292 ms (99.6 % of codes
+equal to fp32 greedy), int8 527 ms (98.7 %), int4 438 ms (79.4 %): MLX's CPU path converts half and
+quantised weights, so fp32 stays the CPU default (engine.musicgen.precision).
 """
 
 from __future__ import annotations
@@ -245,8 +254,9 @@ class Remote:
 
 
 def read_bandwidth_gbs(megabytes: int = 2048) -> float:
-    """Bytes read per second, best of 3 BLAS dot products over 2 GB (more than the weights, so
-    caches cannot hold it), single-threaded like the decoders."""
+    """Bytes read per second over 2 GB (more than the weights, so caches cannot hold it),
+    single-threaded like the decoders: the best of numpy's own SIMD sum and a BLAS dot (an
+    OPENBLAS_CORETYPE forcing old kernels slows the dot, never the sum)."""
     import numpy as np
     from threadpoolctl import threadpool_limits
 
@@ -254,9 +264,10 @@ def read_bandwidth_gbs(megabytes: int = 2048) -> float:
     best = float("inf")
     with threadpool_limits(1):
         for _ in range(3):
-            t0 = time.perf_counter()
-            np.dot(a, a)
-            best = min(best, time.perf_counter() - t0)
+            for read in (np.dot, lambda x, _: np.add.reduce(x)):
+                t0 = time.perf_counter()
+                read(a, a)
+                best = min(best, time.perf_counter() - t0)
     return a.nbytes / best / 1e9
 
 
