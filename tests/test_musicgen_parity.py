@@ -232,3 +232,19 @@ def test_melody_model_without_a_melody(case):
         pass
     np.testing.assert_array_equal(job.codes, ref("greedy_nomelody_codes"))
     np.testing.assert_allclose(channels_first(pipe, pipe.decode(job.codes)), ref("greedy_nomelody_audio"), atol=1e-5)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 64])
+def test_a_long_prompt_fed_in_chunks_gives_the_same_codes(case, chunk, monkeypatch):
+    """The continuation prompt fed 1, 3 or 64 steps at a time (the KV cache taking multi-token
+    updates after a partial fill) gives transformers' codes. The 40 s windowed test feeds its
+    600-frame window prompts in the default 256-step chunks."""
+    pipe, settings, ref = case
+    if settings["melody"] or settings.get("stereo"):
+        pytest.skip("the continuation reference is stored for the mono text model")
+    import engine.musicgen.generate as generate
+
+    monkeypatch.setattr(generate, "PREFILL_CHUNK", chunk)
+    job = pipe.start(settings["continuation_prompts"], SamplingParams(greedy=True, cfg_coef=settings["cfg"]),
+                     pipe.frames_for_steps(settings["steps"]), audio_prompt=ref("continuation_prompt"))
+    np.testing.assert_array_equal(run(job), ref("continuation_codes"))

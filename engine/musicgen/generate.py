@@ -21,6 +21,10 @@ from engine.musicgen.model import MusicGen
 from engine.musicgen.pattern import DelayPattern
 from engine.musicgen.sampling import SamplingParams, choose_tokens, row_keys
 
+PREFILL_CHUNK = 256
+"""Prompt frames fed to the decoder at a time: bounds the attention scores of a long audio prompt
+(a 25 s continuation at batch 8 would otherwise hold 8 x 16 x 1250 x 1250 scores per layer)."""
+
 __all__ = ["Conditioning", "DecoderInputs", "TextStates", "TokenGeneration", "condition", "decoder_inputs",
            "encode_text", "row_keys"]
 
@@ -127,6 +131,20 @@ class TokenGeneration:
     def total_steps(self) -> int:
         return max(0, self.sequence_length - self.first_step)
 
+    def _prefill(self, tokens: mx.array, cache, inputs: DecoderInputs, prefix) -> tuple[mx.array, mx.array | None]:
+        """Feed all but the last ``PREFILL_CHUNK`` prompt steps into the cache, chunk by chunk.
+
+        Returns the tokens left for the first step, and the prefix if it was not fed yet.
+        Their heads are never computed: only the cache is kept.
+        """
+        while tokens.shape[2] > PREFILL_CHUNK:
+            chunk, tokens = tokens[:, :, :PREFILL_CHUNK], tokens[:, :, PREFILL_CHUNK:]
+            x = mx.concatenate([chunk, chunk], axis=0) if self.params.uses_cfg else chunk
+            self.model.decoder(x, cache, inputs.cross, prefix=prefix, last_only=True)
+            prefix = None
+            mx.eval([c.keys for c in cache] + [c.values for c in cache])
+        return tokens, prefix
+
     def _step(self, tokens: mx.array, cache, inputs: DecoderInputs, prefix, keys: mx.array, j: int):
         """One decoding step, lazily: ``tokens [B, K, T]`` -> the column at step ``j`` ``[B, K, 1]``."""
         B = tokens.shape[0]
@@ -151,7 +169,8 @@ class TokenGeneration:
         self._fixed = mx.array(self.fixed)
         start, end = self.first_step, self.sequence_length
         columns = []
-        pending, keys = self._step(self._sequence[:, :, :start], cache, inputs, inputs.prefix, self.keys, start)
+        first, prefix = self._prefill(self._sequence[:, :, :start], cache, inputs, inputs.prefix)
+        pending, keys = self._step(first, cache, inputs, prefix, self.keys, start)
         mx.async_eval(pending, keys)
         for j in range(start, end):
             column = pending
