@@ -133,6 +133,9 @@ def test_one_resident_model_and_the_others_released(tmp_path, monkeypatch):
     tight.get(TINY)
     tight.get(MELODY, dtype="bfloat16")
     assert tight.resident == ["musicgen-melody-tiny (bfloat16)"]
+    with pytest.raises(Exception):
+        models.get(tmp_path / "no-such-model")
+    assert models.resident == ["musicgen-melody-tiny (float32)"], "a failed load must not drop the resident model"
     models.release()
     assert models.resident == []
 

@@ -39,7 +39,7 @@ class AudioContinuation:
             raise BackendError("audio to continue must be a non-empty float array of samples ([N] or [N, channels])")
         if not np.isfinite(audio).all():
             raise BackendError("audio to continue holds NaN or infinite samples: render it again")
-        if not (isinstance(self.sample_rate, int) and 1000 <= self.sample_rate <= 384000):
+        if isinstance(self.sample_rate, bool) or not (isinstance(self.sample_rate, (int, np.integer)) and 1000 <= self.sample_rate <= 384000):
             raise BackendError(f"audio to continue has an unusable sample rate ({self.sample_rate!r})")
         if not (0.1 <= float(self.seconds) <= 25.0):
             raise BackendError(f"continue from 0.1 to 25 seconds of audio (got {self.seconds})")
@@ -55,8 +55,8 @@ class AudioContinuation:
             audio = np.repeat(audio, channels, axis=1)
         else:
             audio = audio[:, :channels]
-        if self.sample_rate != sample_rate:
+        if int(self.sample_rate) != sample_rate:
             import soxr
 
-            audio = soxr.resample(audio, self.sample_rate, sample_rate, quality="HQ")
+            audio = soxr.resample(audio, int(self.sample_rate), sample_rate, quality="HQ")
         return np.ascontiguousarray(audio, dtype=np.float32)

@@ -23,6 +23,7 @@ from typing import Callable
 import mlx.core as mx
 from mlx.utils import tree_flatten
 
+from engine.musicgen.checkpoint import open_folder
 from engine.musicgen.pipeline import MusicGenPipeline
 
 ProgressCallback = Callable[[float, str], None]
@@ -69,6 +70,7 @@ class ResidentModels:
                     progress(1.0, f"{Path(model_dir).name} already loaded")
                 return pipe
             if self.budget_bytes is None:
+                open_folder(model_dir)  # a broken folder is refused before the resident model is let go
                 self._release(keep=0)  # one model: free the old weights before reading the new ones
             pipe = MusicGenPipeline.load(model_dir, dtype=dtype, cache_dir=self.cache_dir, progress=progress, **options)
             self._pipes[key] = pipe
