@@ -11,6 +11,7 @@ evaluated (``mx.async_eval``), so the host never waits on a step to prepare the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
 import mlx.core as mx
@@ -19,7 +20,7 @@ import numpy as np
 from engine.musicgen.chroma import null_chroma
 from engine.musicgen.model import MusicGen
 from engine.musicgen.pattern import DelayPattern
-from engine.musicgen.sampling import SamplingParams, choose_tokens, row_keys
+from engine.musicgen.sampling import SamplingParams, row_keys, sampler
 
 PREFILL_CHUNK = 256
 """Prompt frames fed to the decoder at a time: bounds the attention scores of a long audio prompt
@@ -98,6 +99,25 @@ def condition(model: MusicGen, cond: Conditioning, use_cfg: bool) -> DecoderInpu
     return decoder_inputs(model, encode_text(model, cond, use_cfg), cond.chroma, cond.batch_size)
 
 
+@lru_cache(maxsize=32)
+def step_tail(params: SamplingParams):
+    """The compiled end of a step: guidance mix, sampling, and the delay pattern's fixed cells.
+
+    ``(logits [B', K, V], keys [B, 2], fixed [K], given [B, K]) -> (column [B, K, 1], next keys)``;
+    ``B' = 2B`` under guidance (conditional rows first).
+    """
+    sample = sampler(params)
+
+    def tail(logits: mx.array, keys: mx.array, fixed: mx.array, given: mx.array):
+        B = given.shape[0]
+        if params.uses_cfg:
+            logits = logits[B:] + (logits[:B] - logits[B:]) * params.cfg_coef
+        chosen, keys = sample(logits, keys)
+        return mx.where(fixed, given, chosen.astype(mx.int32))[:, :, None], keys
+
+    return mx.compile(tail)
+
+
 class TokenGeneration:
     """Generates ``new_frames`` frames after the prompt's ``P`` frames, one decoding step per yield.
 
@@ -147,15 +167,9 @@ class TokenGeneration:
 
     def _step(self, tokens: mx.array, cache, inputs: DecoderInputs, prefix, keys: mx.array, j: int):
         """One decoding step, lazily: ``tokens [B, K, T]`` -> the column at step ``j`` ``[B, K, 1]``."""
-        B = tokens.shape[0]
         x = mx.concatenate([tokens, tokens], axis=0) if self.params.uses_cfg else tokens
         logits = self.model.decoder(x, cache, inputs.cross, prefix=prefix, last_only=True)[:, :, -1, :]
-        if self.params.uses_cfg:
-            cond_logits, uncond_logits = logits[:B], logits[B:]
-            logits = uncond_logits + (cond_logits - uncond_logits) * self.params.cfg_coef
-        chosen, keys = choose_tokens(logits, self.params, keys)
-        column = mx.where(self._fixed[:, j], self._sequence[:, :, j], chosen.astype(mx.int32))
-        return column[:, :, None], keys
+        return step_tail(self.params)(logits, keys, self._fixed[:, j], self._sequence[:, :, j])
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         if self.total_steps == 0:
