@@ -2,11 +2,16 @@
 
 Classifier-free guidance runs the conditional and unconditional inputs as one batch
 ``[cond..., uncond...]`` and mixes their logits: ``uncond + (cond - uncond) * cfg_coef``.
+
+The loop never leaves MLX between steps: the sequence, the fixed cells of the delay pattern
+and the per-row random keys are MLX arrays, and step ``j + 1`` is built while step ``j`` is
+evaluated (``mx.async_eval``), so the host never waits on a step to prepare the next.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
 import mlx.core as mx
@@ -15,7 +20,14 @@ import numpy as np
 from engine.musicgen.chroma import null_chroma
 from engine.musicgen.model import MusicGen
 from engine.musicgen.pattern import DelayPattern
-from engine.musicgen.sampling import SamplingParams, choose_tokens
+from engine.musicgen.sampling import SamplingParams, row_keys, sampler
+
+PREFILL_CHUNK = 256
+"""Prompt frames fed to the decoder at a time: bounds the attention scores of a long audio prompt
+(a 25 s continuation at batch 8 would otherwise hold 8 x 16 x 1250 x 1250 scores per layer)."""
+
+__all__ = ["Conditioning", "DecoderInputs", "TextStates", "TokenGeneration", "condition", "decoder_inputs",
+           "encode_text", "row_keys"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,15 @@ class Conditioning:
 
 
 @dataclass
+class TextStates:
+    """T5 output for a batch, doubled with the null condition under guidance: run once per generation."""
+
+    states: mx.array
+    mask: mx.array
+    use_cfg: bool
+
+
+@dataclass
 class DecoderInputs:
     """The forward step's result: what the decoder attends to, batch doubled under guidance."""
 
@@ -48,29 +69,53 @@ class DecoderInputs:
     prefix: mx.array | None
 
 
-def condition(model: MusicGen, cond: Conditioning, use_cfg: bool) -> DecoderInputs:
-    """Run T5 (and the chroma projection) once for a whole generation."""
+def encode_text(model: MusicGen, cond: Conditioning, use_cfg: bool) -> TextStates:
     ids = mx.array(cond.input_ids)
     mask = mx.array(cond.attention_mask)
     states = model.encode_text(ids, mask)
     if use_cfg:
         states = mx.concatenate([states, mx.zeros_like(states)], axis=0)
         mask = mx.concatenate([mask, mx.zeros_like(mask)], axis=0)
+    return TextStates(states, mask, use_cfg)
+
+
+def decoder_inputs(model: MusicGen, text: TextStates, chroma: np.ndarray | None, batch: int) -> DecoderInputs:
+    """Cross-attention keys/values (text model) or the chroma + text prefix (melody model)."""
     if not model.config.is_melody:
-        return DecoderInputs(cross=model.decoder.cross_states(states, mask), prefix=None)
-    B, num_chroma = cond.batch_size, model.config.num_chroma
-    chroma = cond.chroma if cond.chroma is not None else np.broadcast_to(null_chroma(1, num_chroma), (B, 1, num_chroma))
+        return DecoderInputs(cross=model.decoder.cross_states(text.states, text.mask), prefix=None)
+    num_chroma = model.config.num_chroma
+    if chroma is None:
+        chroma = np.broadcast_to(null_chroma(1, num_chroma), (batch, 1, num_chroma))
     chroma = np.asarray(chroma, dtype=np.float32)
-    if use_cfg:
+    if text.use_cfg:
         null = np.broadcast_to(null_chroma(chroma.shape[1], num_chroma), chroma.shape)
         chroma = np.concatenate([chroma, null], axis=0)
-    audio_states = model.project_chroma(mx.array(chroma).astype(states.dtype))
-    return DecoderInputs(cross=None, prefix=mx.concatenate([audio_states, states], axis=1))
+    audio_states = model.project_chroma(mx.array(chroma).astype(text.states.dtype))
+    return DecoderInputs(cross=None, prefix=mx.concatenate([audio_states, text.states], axis=1))
 
 
-def row_keys(seed: int, batch: int) -> list[mx.array]:
-    """One random key per batch row: ``seed``, ``seed + 1``, ..."""
-    return [mx.random.key(seed + b) for b in range(batch)]
+def condition(model: MusicGen, cond: Conditioning, use_cfg: bool) -> DecoderInputs:
+    """Run T5 (and the chroma projection) once for a whole generation."""
+    return decoder_inputs(model, encode_text(model, cond, use_cfg), cond.chroma, cond.batch_size)
+
+
+@lru_cache(maxsize=32)
+def step_tail(params: SamplingParams):
+    """The compiled end of a step: guidance mix, sampling, and the delay pattern's fixed cells.
+
+    ``(logits [B', K, V], keys [B, 2], fixed [K], given [B, K]) -> (column [B, K, 1], next keys)``;
+    ``B' = 2B`` under guidance (conditional rows first).
+    """
+    sample = sampler(params)
+
+    def tail(logits: mx.array, keys: mx.array, fixed: mx.array, given: mx.array):
+        B = given.shape[0]
+        if params.uses_cfg:
+            logits = logits[B:] + (logits[:B] - logits[B:]) * params.cfg_coef
+        chosen, keys = sample(logits, keys)
+        return mx.where(fixed, given, chosen.astype(mx.int32))[:, :, None], keys
+
+    return mx.compile(tail)
 
 
 class TokenGeneration:
@@ -78,11 +123,15 @@ class TokenGeneration:
 
     Iterate it (each item: ``(steps done, steps in all)``), then read ``codes`` ``[B, K, P + new_frames]``.
     Row ``b`` samples from its own key, ``params.seed + b``: a seed fixes a row's tokens whatever
-    else shares the batch.
+    else shares the batch. ``keys`` (``[B, 2]``) continues another generation's random stream;
+    ``text`` reuses T5 states computed for an earlier window, ``inputs`` the decoder inputs
+    themselves (the text model's cross-attention keys/values do not change between windows).
+    After iteration, ``keys`` holds where the stream stopped.
     """
 
     def __init__(self, model: MusicGen, cond: Conditioning, params: SamplingParams, new_frames: int,
-                 pattern: DelayPattern, keys: list[mx.array] | None = None):
+                 pattern: DelayPattern, keys: mx.array | None = None, text: TextStates | None = None,
+                 inputs: DecoderInputs | None = None):
         self.model, self.cond, self.params, self.pattern = model, cond, params, pattern
         K = pattern.num_codebooks
         B = cond.batch_size
@@ -95,38 +144,58 @@ class TokenGeneration:
         self.sequence = pattern.build(prompt, steps=self.sequence_length)
         self.fixed = pattern.fixed_mask(self.sequence_length, self.prompt_frames, self.total_frames)
         self.keys = keys if keys is not None else row_keys(params.seed, B)
+        self.text = text
+        self.inputs = inputs
 
     @property
     def total_steps(self) -> int:
         return max(0, self.sequence_length - self.first_step)
 
+    def _prefill(self, tokens: mx.array, cache, inputs: DecoderInputs, prefix) -> tuple[mx.array, mx.array | None]:
+        """Feed all but the last ``PREFILL_CHUNK`` prompt steps into the cache, chunk by chunk.
+
+        Returns the tokens left for the first step, and the prefix if it was not fed yet.
+        Their heads are never computed: only the cache is kept.
+        """
+        while tokens.shape[2] > PREFILL_CHUNK:
+            chunk, tokens = tokens[:, :, :PREFILL_CHUNK], tokens[:, :, PREFILL_CHUNK:]
+            x = mx.concatenate([chunk, chunk], axis=0) if self.params.uses_cfg else chunk
+            self.model.decoder(x, cache, inputs.cross, prefix=prefix, last_only=True)
+            prefix = None
+            mx.eval([c.keys for c in cache] + [c.values for c in cache])
+        return tokens, prefix
+
+    def _step(self, tokens: mx.array, cache, inputs: DecoderInputs, prefix, keys: mx.array, j: int):
+        """One decoding step, lazily: ``tokens [B, K, T]`` -> the column at step ``j`` ``[B, K, 1]``."""
+        x = mx.concatenate([tokens, tokens], axis=0) if self.params.uses_cfg else tokens
+        logits = self.model.decoder(x, cache, inputs.cross, prefix=prefix, last_only=True)[:, :, -1, :]
+        return step_tail(self.params)(logits, keys, self._fixed[:, j], self._sequence[:, :, j])
+
     def __iter__(self) -> Iterator[tuple[int, int]]:
         if self.total_steps == 0:
             return
-        use_cfg = self.params.uses_cfg
-        inputs = condition(self.model, self.cond, use_cfg)
+        inputs = self.inputs
+        if inputs is None:
+            text = self.text if self.text is not None else encode_text(self.model, self.cond, self.params.uses_cfg)
+            inputs = decoder_inputs(self.model, text, self.cond.chroma, self.cond.batch_size)
         cache = self.model.decoder.make_cache()
-        B = self.cond.batch_size
-        tokens = self.sequence[:, :, : self.first_step]
-        prefix = inputs.prefix
-        for j in range(self.first_step, self.sequence_length):
-            x = mx.array(tokens.astype(np.int32))
-            if use_cfg:
-                x = mx.concatenate([x, x], axis=0)
-            logits = self.model.decoder(x, cache, inputs.cross, prefix=prefix)[:, :, -1, :]
-            prefix = None  # the prefix lives in the cache after the first step
-            if use_cfg:
-                cond_logits, uncond_logits = logits[:B], logits[B:]
-                logits = uncond_logits + (cond_logits - uncond_logits) * self.params.cfg_coef
-            step_keys = None
-            if not self.params.greedy:
-                pairs = [mx.random.split(key) for key in self.keys]
-                self.keys, step_keys = [p[0] for p in pairs], [p[1] for p in pairs]
-            chosen = np.array(choose_tokens(logits, self.params, step_keys)).astype(np.int64)
-            column = np.where(self.fixed[:, j][None, :], self.sequence[:, :, j], chosen)
-            self.sequence[:, :, j] = column
-            tokens = column[:, :, None]
-            yield j - self.first_step + 1, self.total_steps
+        self._sequence = mx.array(self.sequence.astype(np.int32))
+        self._fixed = mx.array(self.fixed)
+        start, end = self.first_step, self.sequence_length
+        columns = []
+        first, prefix = self._prefill(self._sequence[:, :, :start], cache, inputs, inputs.prefix)
+        pending, keys = self._step(first, cache, inputs, prefix, self.keys, start)
+        mx.async_eval(pending, keys)
+        for j in range(start, end):
+            column = pending
+            if j + 1 < end:  # queue the next step before handing this one out
+                pending, keys = self._step(column, cache, inputs, None, keys, j + 1)
+                mx.async_eval(pending, keys)
+            columns.append(column)
+            self.keys = keys
+            yield j - start + 1, self.total_steps
+        generated = np.array(mx.concatenate(columns, axis=2)).astype(np.int64)
+        self.sequence[:, :, start:end] = generated
 
     @property
     def codes(self) -> np.ndarray:
