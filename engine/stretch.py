@@ -19,11 +19,17 @@ from engine.errors import EngineError
 STRETCHERS = ("rubberband", "phase_vocoder")
 
 
-def time_stretch(audio: np.ndarray, sample_rate: int, rate: float, stretcher: str = "rubberband") -> np.ndarray:
-    """``audio`` ``[N]`` or ``[N, C]`` played ``rate`` x faster (``rate`` > 1 shortens it), pitch kept.
+def time_stretch(audio: np.ndarray, sample_rate: int, rate: float, stretcher: str = "rubberband",
+                 semitones: float = 0.0) -> np.ndarray:
+    """``audio`` ``[N]`` or ``[N, C]`` played ``rate`` x faster (``rate`` > 1 shortens it), pitch kept
+    (or moved by ``semitones``: Rubber Band only).
 
     The result is ``round(N / rate)`` samples long, same shape otherwise.
     """
+    if semitones and stretcher != "rubberband":
+        raise EngineError("only the rubberband stretcher can also shift pitch")
+    if not -12.0 <= semitones <= 12.0:
+        raise EngineError(f"a pitch shift of {semitones:g} semitones is out of range (-12 to 12)")
     if stretcher not in STRETCHERS:
         raise EngineError(f"unknown stretcher {stretcher!r}: use one of {', '.join(STRETCHERS)}")
     if not (0.25 <= rate <= 4.0):
@@ -32,13 +38,13 @@ def time_stretch(audio: np.ndarray, sample_rate: int, rate: float, stretcher: st
     mono = x.ndim == 1
     x2 = x[:, None] if mono else x
     want = int(round(x2.shape[0] / rate))
-    if abs(rate - 1.0) < 1e-6:
+    if abs(rate - 1.0) < 1e-6 and not semitones:
         out = x2.copy()
     elif stretcher == "rubberband":
         from pedalboard import time_stretch as rubberband
 
         out = rubberband(np.ascontiguousarray(x2.T), float(sample_rate), stretch_factor=float(rate),
-                         high_quality=False, transient_mode="crisp").T
+                         pitch_shift_in_semitones=float(semitones), high_quality=False, transient_mode="crisp").T
     else:
         import librosa
 

@@ -150,3 +150,35 @@ def features_of(take: Take) -> LockedFeatures | None:
         return LockedFeatures.from_dict(data)
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def conform_locked(session: Session, tempo: float, tonic: int | None = None) -> list[Track]:
+    """Fit every locked track with audio to a new tempo (and key): Rubber Band stretches it
+    (and shifts its pitch by the smallest interval to the new tonic), as a new take, the old
+    one kept. Only after the person agreed (Use as reference, a preset): one undoable step
+    with the context change the caller makes. Returns the tracks changed."""
+    from engine.stretch import time_stretch
+
+    old_tempo = session.tempo
+    old_tonic = int(session.context.get("tonic", 0))
+    shift = 0 if tonic is None else ((int(tonic) - old_tonic + 6) % 12) - 6
+    rate = float(tempo) / float(old_tempo)
+    changed = []
+    if abs(rate - 1.0) < 1e-6 and shift == 0:
+        return changed
+    for track in session.tracks:
+        take = track.active_take
+        if not track.locked or take is None:
+            continue
+        try:
+            audio = time_stretch(take.audio, session.sample_rate, rate, semitones=float(shift))
+        except EngineError as exc:
+            raise AppError(f"cannot fit {track.name} to {tempo:g} bpm: {str(exc).rstrip('.')}") from exc
+        fitted = Take(audio=audio, notes=None, prompt=take.prompt, seed=take.seed, backend=take.backend,
+                      params={**{k: v for k, v in take.params.items() if k != FEATURES_KEY},
+                              "fitted_from": take.id, "fitted_to": {"tempo": float(tempo), "semitones": shift}})
+        track.locked = False
+        track.add_take(fitted)
+        track.locked = True
+        changed.append(track)
+    return changed
