@@ -21,8 +21,10 @@ MKL_ENV = {"MKL_INTERFACE_LAYER": "LP64", "MKL_THREADING_LAYER": "SEQUENTIAL"}
 
 
 def _mkl() -> str | None:
-    path = os.path.join(sys.prefix, "lib", "libmkl_rt.so.2")
-    return path if os.path.exists(path) else None
+    import glob
+
+    found = sorted(glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so.*")))
+    return found[-1] if found else None
 
 
 def describe() -> str:
