@@ -361,3 +361,16 @@ def test_a_loop_dropped_into_an_empty_studio_makes_the_session_and_generate_fill
         window.prompt_bar.generate_button.click()  # not "every track is locked": parts are added around it
     assert len(window.session.tracks) > 1 and all(t.takes for t in window.session.tracks)
     assert window.session.tempo == pytest.approx(100, rel=0.04)  # the locked loop's tempo stays
+
+
+def test_save_and_open_report_progress_per_take(qtbot, window, tmp_path) -> None:
+    generate(qtbot, window)
+    seen: list[str] = []
+    window.projects.activity.connect(seen.append)
+    with qtbot.waitSignal(window.projects.saved, timeout=60_000):
+        window.save_as(str(tmp_path / "song"))
+    assert any("writing take 1 of 4" in text for text in seen)
+    window.new_session()
+    with qtbot.waitSignal(window.projects.opened, timeout=60_000):
+        window.projects.open(tmp_path / "song.resonant")
+    assert any("reading take" in text for text in seen)
