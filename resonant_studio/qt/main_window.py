@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         c.generation_started.connect(self.generation_status.start)
         c.generation_progress.connect(self.generation_status.update_progress)
         c.dirty_changed.connect(self.setWindowModified)
+        c.generation_applied.connect(lambda takes: self.prompt_bar.show_seed(takes[0].seed if takes else None))
         self.projects.recent_changed.connect(self.actions.refresh_recent)
         self.projects.activity.connect(self._show_activity)
 
@@ -183,21 +184,23 @@ class MainWindow(QMainWindow):
     # --- generation -------------------------------------------------------------------------------
     def generate(self) -> None:
         bar = self.prompt_bar
+        seed = bar.seed_for_generation()  # a new variation each time, unless the seed is pinned
         try:  # a chosen style/role/quality preset resolves here; None leaves the plain path
-            config = self.presets.resolve(bar.prompt(), bar.seed(), bar.bars())
+            config = self.presets.resolve(bar.prompt(), seed, bar.bars())
         except USER_ERRORS as exc:
             self.notifier.error(str(exc))
             return
-        self.controller.generate(bar.prompt(), engine=bar.engine(), bars=bar.bars(), seed=bar.seed(), config=config)
+        self.controller.generate(bar.prompt(), engine=bar.engine(), bars=bar.bars(), seed=seed, config=config)
 
     def regenerate(self, track: Track) -> None:
         """A lane's Regenerate: the whole track, or only the selected bars when a range is
         selected on the ruler (the loop region)."""
         section = self.selected_section()
+        seed = self.prompt_bar.seed() if self.prompt_bar.seed_pinned else None  # None: a new variation
         if section is not None:
-            self.controller.regenerate_section([track], section, engine=self.prompt_bar.engine())
+            self.controller.regenerate_section([track], section, engine=self.prompt_bar.engine(), seed=seed)
         else:
-            self.controller.regenerate(track, engine=self.prompt_bar.engine())
+            self.controller.regenerate(track, engine=self.prompt_bar.engine(), seed=seed)
 
     def regenerate_selection(self) -> None:
         """Generate > Regenerate Selected Bars: the selected bars of every unlocked track."""
@@ -207,7 +210,8 @@ class MainWindow(QMainWindow):
             self.notifier.error("select bars first: drag across the ruler above the lanes")
             return
         targets = [t for t in s.tracks if not t.locked and t.active_take is not None]
-        self.controller.regenerate_section(targets, section, engine=self.prompt_bar.engine())
+        seed = self.prompt_bar.seed() if self.prompt_bar.seed_pinned else None
+        self.controller.regenerate_section(targets, section, engine=self.prompt_bar.engine(), seed=seed)
 
     def selected_section(self) -> Section | None:
         s, region = self.session, self.timeline.loop_region()

@@ -252,3 +252,23 @@ def test_regenerating_bars_3_to_4_of_the_bass_keeps_the_rest_and_shows_the_range
     assert window.actions.undo.text().startswith("&Undo Regenerate Bars 3-4 of Bass")
     window.actions.undo.trigger()
     assert bass.active_take is old and lane.waveform.replaced_range_shown() is None
+
+
+def test_each_generate_is_a_new_variation_unless_the_seed_is_pinned(qtbot, window) -> None:
+    import numpy as np
+
+    bar = window.prompt_bar
+    generate(qtbot, window)
+    first = {t.name: t.active_take for t in window.session.tracks}
+    assert bar.seed() == first["Bass"].seed  # the box shows the seed the take used
+    regenerate(qtbot, window, "bass")
+    second = window.session.track("bass").active_take
+    assert second.seed != first["Bass"].seed and not np.array_equal(second.audio, first["Bass"].audio)
+    assert bar.seed() == second.seed
+    bar.pin_button.setChecked(True)
+    regenerate(qtbot, window, "bass")
+    third = window.session.track("bass").active_take
+    regenerate(qtbot, window, "bass")
+    fourth = window.session.track("bass").active_take
+    assert third.seed == fourth.seed == bar.seed()  # pinned: reproducible
+    np.testing.assert_array_equal(third.audio, fourth.audio)

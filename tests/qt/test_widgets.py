@@ -175,7 +175,7 @@ def test_prompt_bar_values_and_add_picker(qtbot) -> None:
     picker = QComboBox()
     bar.add_picker(picker)
     row = bar._options
-    assert row.indexOf(picker) == row.indexOf(bar.dice_button) + 1
+    assert row.indexOf(picker) == row.indexOf(bar.pin_button) + 1  # after the seed controls
     second = QComboBox()
     bar.add_picker(second)
     assert row.indexOf(second) == row.indexOf(picker) + 1
