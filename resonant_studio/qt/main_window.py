@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
 
         self.actions = MenuActions(self, self._menu_handlers())
         self.prompt_bar.prompt_edit.installEventFilter(CommandKeysOverFields(self.actions))
+        self._add_transport_actions()
         self._connect()
         # style/role/quality pickers in the prompt bar
         self.presets = PresetControls(self.prompt_bar, self.settings, self.notifier, self.actions,
@@ -112,6 +113,30 @@ class MainWindow(QMainWindow):
         self.playhead_timer.setInterval(PLAYHEAD_POLL_MS)
         self.playhead_timer.timeout.connect(self._poll_playhead)
         self.playhead_timer.start()
+
+    def _add_transport_actions(self) -> None:
+        """Metronome, count-in, follow and "loop selection" in the Transport menu, one state with
+        the transport's buttons (the buttons stay the source of truth)."""
+        a = self.actions
+        t = self.transport
+        a.menus["transport"].addSeparator()
+        for key, text, tip, button, shortcut in (
+                ("metronome", "&Metronome", "Click on every beat while playing", t.metronome_button, "Ctrl+K"),
+                ("count_in", "&Count-In", "One bar of clicks before playing starts", t.count_in_button, None),
+                ("follow", "&Follow Playhead", "Scroll the lanes along while playing", t.follow_button, "Ctrl+F")):
+            action = a.add(key, text, tip, None, shortcut, menu="transport")
+            action.setCheckable(True)
+            action.setChecked(button.isChecked())
+            action.toggled.connect(lambda on, b=button: b.isChecked() != on and b.setChecked(on))
+            button.toggled.connect(lambda on, act=action: act.isChecked() != on and act.setChecked(on))
+        a.add("loop_selection", "Loop &Selected Bars",
+              "Loop the bars selected on the ruler (the whole piece when none are)", self._loop_selection,
+              "Ctrl+Shift+L", menu="transport")
+
+    def _loop_selection(self) -> None:
+        if self.timeline.loop_region() is None and self.session is not None:
+            self.timeline.set_loop_bars(1, self.session.bars)
+        self._set_loop(True)
 
     def _menu_handlers(self) -> MenuHandlers:
         c = self.controller

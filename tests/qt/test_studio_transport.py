@@ -214,3 +214,15 @@ def QTimer_every(ms: int, slot):  # noqa: N802 (reads as the Qt class it makes)
     timer.timeout.connect(slot)
     timer.start()
     return timer
+
+
+def test_transport_menu_and_buttons_show_one_state(qtbot, window) -> None:
+    a, t = window.actions, window.transport
+    a.metronome.trigger()
+    assert t.metronome_button.isChecked() and a.metronome.isChecked()
+    t.follow_button.click()
+    assert a.follow.isChecked() == t.follow_button.isChecked()
+    generate(qtbot, window, bars=4)
+    window.timeline.set_loop_bars(2, 3)
+    a.loop_selection.trigger()
+    assert window.player.loop and window.actions.loop.isChecked()
