@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same codes")
     p.add_argument("--melody", type=Path, metavar="FILE", help="audio whose chroma conditions a melody model")
     p.add_argument("--continue", dest="continue_from", type=Path, metavar="FILE", help="audio to continue")
-    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
+    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
+                   help="weights' precision (default: this machine's: float32 on a CPU, bfloat16 on Apple silicon)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE.wav")
     p.add_argument("--tokens", type=Path, metavar="FILE.npy", help="also save the codes, shape [codebooks, frames]")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -97,7 +98,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from engine.musicgen.pipeline import MusicGenPipeline
 
-    pipe = MusicGenPipeline.load(args.model, dtype=args.dtype)
+    from engine.musicgen.precision import default_dtype
+
+    pipe = MusicGenPipeline.load(args.model, dtype=args.dtype or default_dtype())
     sampling_asked = any(v is not None for v in (args.top_k, args.top_p, args.temperature))
     params = pipe.default_params(
         greedy=True if args.greedy else (False if sampling_asked else None),
