@@ -6,13 +6,14 @@ Classifier-free guidance runs the conditional and unconditional inputs as one ba
 The loop never leaves MLX between steps: the sequence, the fixed cells of the delay pattern
 and the per-row random keys are MLX arrays, and step ``j + 1`` is built while step ``j`` is
 evaluated (``mx.async_eval``), so the host never waits on a step to prepare the next.
+``fill_sequence`` is that loop for any patterned sequence; MusicGen-Stem runs it too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
+from typing import Callable, Iterator
 
 import mlx.core as mx
 import numpy as np
@@ -27,7 +28,7 @@ PREFILL_CHUNK = 256
 (a 25 s continuation at batch 8 would otherwise hold 8 x 16 x 1250 x 1250 scores per layer)."""
 
 __all__ = ["Conditioning", "DecoderInputs", "TextStates", "TokenGeneration", "condition", "decoder_inputs",
-           "encode_text", "row_keys"]
+           "encode_text", "fill_sequence", "prefill", "row_keys"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,61 @@ def step_tail(params: SamplingParams):
     return mx.compile(tail)
 
 
+def prefill(decoder, tokens: mx.array, cache, cross: list | None, prefix: mx.array | None,
+            uses_cfg: bool) -> tuple[mx.array, mx.array | None]:
+    """Feed all but the last ``PREFILL_CHUNK`` prompt steps ``tokens [B, K, T]`` into the cache, chunk by chunk.
+
+    Returns the tokens left for the first step, and the prefix if it was not fed yet.
+    Their heads are never computed: only the cache is kept.
+    """
+    while tokens.shape[2] > PREFILL_CHUNK:
+        chunk, tokens = tokens[:, :, :PREFILL_CHUNK], tokens[:, :, PREFILL_CHUNK:]
+        x = mx.concatenate([chunk, chunk], axis=0) if uses_cfg else chunk
+        decoder(x, cache, cross, prefix=prefix, last_only=True)
+        prefix = None
+        mx.eval([c.keys for c in cache] + [c.values for c in cache])
+    return tokens, prefix
+
+
+def fill_sequence(decoder, params: SamplingParams, sequence: np.ndarray, fixed: np.ndarray, start: int,
+                  keys: mx.array, cross: list | None, prefix: mx.array | None = None,
+                  forward: Callable | None = None) -> Iterator[mx.array]:
+    """Sample, in place, the cells of ``sequence [B, K, S]`` from step ``start`` on that ``fixed [K, S]`` leaves free.
+
+    One decoding step per item (the item: the keys ``[B, 2]`` after that step). The steps before
+    ``start`` are the prompt (``prefill``). Step ``j + 1`` is queued while step ``j`` is evaluated.
+    ``forward(x, cache, prefix)``: the decoder on one step's input ``x [B', K, T]`` (batch doubled
+    under guidance) -> logits ``[B', K, T', V]``; by default the heads run on the last position only.
+    """
+    end = sequence.shape[2]
+    if start >= end:
+        return
+    if forward is None:
+        def forward(x, cache, prefix):
+            return decoder(x, cache, cross, prefix=prefix, last_only=True)
+    tail = step_tail(params)
+    cache = decoder.make_cache()
+    grid = mx.array(sequence.astype(np.int32))
+    keep = mx.array(fixed)
+    tokens, prefix = prefill(decoder, grid[:, :, :start], cache, cross, prefix, params.uses_cfg)
+
+    def step(tokens: mx.array, keys: mx.array, j: int, prefix=None):
+        x = mx.concatenate([tokens, tokens], axis=0) if params.uses_cfg else tokens
+        return tail(forward(x, cache, prefix)[:, :, -1, :], keys, keep[:, j], grid[:, :, j])
+
+    columns = []
+    pending, keys = step(tokens, keys, start, prefix)
+    mx.async_eval(pending, keys)
+    for j in range(start, end):
+        column, after = pending, keys
+        if j + 1 < end:  # queue the next step before handing this one out
+            pending, keys = step(column, keys, j + 1)
+            mx.async_eval(pending, keys)
+        columns.append(column)
+        yield after
+    sequence[:, :, start:end] = np.array(mx.concatenate(columns, axis=2)).astype(np.int64)
+
+
 class TokenGeneration:
     """Generates ``new_frames`` frames after the prompt's ``P`` frames, one decoding step per yield.
 
@@ -151,26 +207,6 @@ class TokenGeneration:
     def total_steps(self) -> int:
         return max(0, self.sequence_length - self.first_step)
 
-    def _prefill(self, tokens: mx.array, cache, inputs: DecoderInputs, prefix) -> tuple[mx.array, mx.array | None]:
-        """Feed all but the last ``PREFILL_CHUNK`` prompt steps into the cache, chunk by chunk.
-
-        Returns the tokens left for the first step, and the prefix if it was not fed yet.
-        Their heads are never computed: only the cache is kept.
-        """
-        while tokens.shape[2] > PREFILL_CHUNK:
-            chunk, tokens = tokens[:, :, :PREFILL_CHUNK], tokens[:, :, PREFILL_CHUNK:]
-            x = mx.concatenate([chunk, chunk], axis=0) if self.params.uses_cfg else chunk
-            self.model.decoder(x, cache, inputs.cross, prefix=prefix, last_only=True)
-            prefix = None
-            mx.eval([c.keys for c in cache] + [c.values for c in cache])
-        return tokens, prefix
-
-    def _step(self, tokens: mx.array, cache, inputs: DecoderInputs, prefix, keys: mx.array, j: int):
-        """One decoding step, lazily: ``tokens [B, K, T]`` -> the column at step ``j`` ``[B, K, 1]``."""
-        x = mx.concatenate([tokens, tokens], axis=0) if self.params.uses_cfg else tokens
-        logits = self.model.decoder(x, cache, inputs.cross, prefix=prefix, last_only=True)[:, :, -1, :]
-        return step_tail(self.params)(logits, keys, self._fixed[:, j], self._sequence[:, :, j])
-
     def __iter__(self) -> Iterator[tuple[int, int]]:
         if self.total_steps == 0:
             return
@@ -178,24 +214,10 @@ class TokenGeneration:
         if inputs is None:
             text = self.text if self.text is not None else encode_text(self.model, self.cond, self.params.uses_cfg)
             inputs = decoder_inputs(self.model, text, self.cond.chroma, self.cond.batch_size)
-        cache = self.model.decoder.make_cache()
-        self._sequence = mx.array(self.sequence.astype(np.int32))
-        self._fixed = mx.array(self.fixed)
-        start, end = self.first_step, self.sequence_length
-        columns = []
-        first, prefix = self._prefill(self._sequence[:, :, :start], cache, inputs, inputs.prefix)
-        pending, keys = self._step(first, cache, inputs, prefix, self.keys, start)
-        mx.async_eval(pending, keys)
-        for j in range(start, end):
-            column = pending
-            if j + 1 < end:  # queue the next step before handing this one out
-                pending, keys = self._step(column, cache, inputs, None, keys, j + 1)
-                mx.async_eval(pending, keys)
-            columns.append(column)
-            self.keys = keys
-            yield j - start + 1, self.total_steps
-        generated = np.array(mx.concatenate(columns, axis=2)).astype(np.int64)
-        self.sequence[:, :, start:end] = generated
+        steps = fill_sequence(self.model.decoder, self.params, self.sequence, self.fixed, self.first_step, self.keys,
+                              inputs.cross, inputs.prefix)
+        for done, self.keys in enumerate(steps, 1):
+            yield done, self.total_steps
 
     @property
     def codes(self) -> np.ndarray:
