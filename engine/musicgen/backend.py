@@ -10,14 +10,14 @@ conditions the new parts.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 from engine.backends.base import CancelCallback, GeneratedPart, GenerationRequest, PartSpec, ProgressCallback
 from engine.context import MusicalContext
 from engine.errors import BackendError, EngineError, GenerationCancelled
-from engine.musicgen.conform import conform_to_grid
+from engine.musicgen.conform import conform_to_grid, locked_onsets
 from engine.musicgen.continuation import DEFAULT_PROMPT_SECONDS, AudioContinuation
 from engine.musicgen.pipeline import MusicGenPipeline
 from engine.musicgen.precision import default_dtype
@@ -52,6 +52,25 @@ def part_prompt(context: MusicalContext, part: PartSpec, session_prompt: str = "
     return ", ".join(w.strip() for w in words if w and w.strip())
 
 
+def sampling_params(request: GenerationRequest, make: Callable[..., SamplingParams], engine: str) -> SamplingParams:
+    """The request's ``PARAM_NAMES`` that are set, and its seed, through ``make`` (which fills the defaults)."""
+    given = {k: request.params[k] for k in PARAM_NAMES if request.params.get(k) is not None}
+    try:
+        return make(**given, seed=int(request.seed))
+    except TypeError as exc:
+        raise BackendError(f"invalid {engine} parameters: {exc}") from exc
+
+
+def run_steps(job: Iterable[tuple[int, int]], progress: ProgressCallback | None, cancel: CancelCallback | None,
+              engine: str) -> None:
+    """Run a generation job (each item one decoding step taken): progress up to 90 %, cancel between steps."""
+    for done, total in job:
+        if progress is not None:
+            progress(0.9 * done / total, f"{engine} step {done}/{total}")
+        if cancel is not None and cancel():
+            raise GenerationCancelled()
+
+
 class MusicGenBackend:
     name = "musicgen"
 
@@ -72,13 +91,6 @@ class MusicGenBackend:
         else:
             self.pipeline = MusicGenPipeline.load(model_dir, dtype=dtype, cache_dir=cache_dir, progress=progress,
                                                   **options)
-
-    def _params(self, request: GenerationRequest) -> SamplingParams:
-        given = {k: request.params[k] for k in PARAM_NAMES if request.params.get(k) is not None}
-        try:
-            return SamplingParams(**{**given, "seed": int(request.seed)})
-        except TypeError as exc:
-            raise BackendError(f"invalid MusicGen parameters: {exc}") from exc
 
     def _reference_audio(self, request: GenerationRequest, seconds: float, channels: int) -> np.ndarray | None:
         reference = request.reference
@@ -120,14 +132,18 @@ class MusicGenBackend:
         return None, None
 
     @staticmethod
-    def _conform(audio: np.ndarray, sample_rate: int, tempo: float, beats_per_bar: int, num_samples: int):
-        """``audio [N, C]`` onto the grid. conform_to_grid is mono: a stereo take keeps its two
-        channels only when both were fitted alike (same beats, same stretch); else both get the
-        fitted mid channel, so the channels can never drift apart."""
-        mid, report = conform_to_grid(audio.mean(axis=1), sample_rate, tempo, beats_per_bar, num_samples)
+    def _conform(audio: np.ndarray, sample_rate: int, tempo: float, beats_per_bar: int, num_samples: int,
+                 onsets: Any = None):
+        """``audio [N, C]`` onto the grid, its downbeat and phase chosen to agree with the locked
+        tracks' ``onsets`` (``conform.locked_onsets``). conform_to_grid is mono: a stereo take keeps
+        its two channels only when both were fitted alike (same beats, same stretch); else both get
+        the fitted mid channel, so the channels can never drift apart."""
+        mid, report = conform_to_grid(audio.mean(axis=1), sample_rate, tempo, beats_per_bar, num_samples,
+                                      locked_onsets=onsets)
         if audio.shape[1] == 1:
             return mid[:, None], report
-        sides = [conform_to_grid(audio[:, c], sample_rate, tempo, beats_per_bar, num_samples) for c in range(2)]
+        sides = [conform_to_grid(audio[:, c], sample_rate, tempo, beats_per_bar, num_samples, locked_onsets=onsets)
+                 for c in range(2)]
         same = ("stretch_rate", "downbeat_s")
         if all(all(side[1].get(k) == report.get(k) for k in same) for side in sides):
             return np.stack([side[0] for side in sides], axis=1), report
@@ -156,7 +172,7 @@ class MusicGenBackend:
             return []
         pipe = self.pipeline
         context = request.context
-        params = self._params(request)
+        params = sampling_params(request, SamplingParams, "MusicGen")
         prompts = [part_prompt(context, part, request.prompt) for part in request.parts]
         prompt_audio, continued = self._continuation(request)
         prompt_seconds = 0.0 if prompt_audio is None else prompt_audio.shape[0] / pipe.sample_rate
@@ -166,11 +182,7 @@ class MusicGenBackend:
             seconds = self.seconds_to_generate(context, prompt_seconds)
         melody = self._melody(request)
         job = pipe.start(prompts, params, pipe.frames_for_seconds(seconds), melody=melody, audio_prompt=prompt_audio)
-        for done, total in job:  # each item is one decoding step already taken
-            if progress is not None:
-                progress(0.9 * done / total, f"MusicGen step {done}/{total}")
-            if cancel is not None and cancel():
-                raise GenerationCancelled()
+        run_steps(job, progress, cancel, "MusicGen")
         if progress is not None:
             progress(0.92, "decoding audio")
         codes = job.codes[:, :, job.prompt_frames:]  # the prompt is the user's music, not the new part
@@ -178,6 +190,7 @@ class MusicGenBackend:
         raw = raw if raw.ndim == 3 else raw[:, :, None]
         num_samples = context.num_samples(request.sample_rate)
         beats_per_bar = max(1, int(round(context.beats_per_bar)))
+        onsets = locked_onsets(request.locked, request.sample_rate) if request.locked else None
         parts = []
         for i, part in enumerate(request.parts):
             audio = soxr.resample(raw[i], pipe.sample_rate, request.sample_rate).astype(np.float32)
@@ -186,7 +199,8 @@ class MusicGenBackend:
                 fitted[: min(num_samples, audio.shape[0])] = audio[:num_samples]
                 report: Any = {"skipped": "a continuation is already in time with the music before it"}
             else:
-                fitted, report = self._conform(audio, request.sample_rate, context.tempo, beats_per_bar, num_samples)
+                fitted, report = self._conform(audio, request.sample_rate, context.tempo, beats_per_bar, num_samples,
+                                               onsets)
             stereo = fitted if fitted.shape[1] == 2 else np.repeat(fitted[:, :1], 2, axis=1)
             resolved: dict[str, Any] = {
                 "model": pipe.folder.path.name, "prompt": prompts[i], "seed": params.seed + i,
