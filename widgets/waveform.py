@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 
-from widgets.ruler import shift_wheel_scrolls
+from widgets.ruler import bare_time_plot, shift_wheel_scrolls
 from widgets.theme import GRID_BAR, GRID_BEAT, LANE_BACKGROUND, PLAYHEAD
 
 ENVELOPE_BINS = 6000
@@ -94,14 +94,7 @@ class WaveformView(pg.PlotWidget):
         super().__init__(parent=parent, background=LANE_BACKGROUND)
         self.setObjectName("waveform")
         self._colour = QColor(colour)
-        item = self.getPlotItem()
-        item.hideAxis("left")
-        item.hideAxis("bottom")
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        item.setContentsMargins(0, 0, 0, 0)
-        self.setMouseEnabled(x=True, y=False)
-        self.setYRange(-1.05, 1.05, padding=0)
+        bare_time_plot(self, -1.05, 1.05)
         self.setMinimumHeight(72)
         self._bar_lines = pg.PlotDataItem(pen=pg.mkPen(GRID_BAR, width=1), connect="pairs")
         self._beat_lines = pg.PlotDataItem(pen=pg.mkPen(GRID_BEAT, width=1), connect="pairs")
