@@ -26,14 +26,16 @@ def analyze_file(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECO
 
     Raises ``AnalysisError`` for files that are missing, unreadable, empty or not audio.
     """
-    loaded = read_audio(path, max_seconds=max_seconds)
+    # resampled while it streams in: memory is bounded by the analysis rate, not the file's
+    loaded = read_audio(path, max_seconds=max_seconds, sample_rate=ANALYSIS_RATE)
     warnings = []
     if loaded.truncated:
         warnings.append(
             f"only the first {max_seconds / 60:g} minutes of {loaded.duration / 60:.0f} were analysed"
         )
     return _analyze(
-        loaded.audio, loaded.sample_rate, str(Path(path).expanduser().resolve()), loaded.duration, warnings
+        loaded.audio, loaded.sample_rate, str(Path(path).expanduser().resolve()), loaded.duration, warnings,
+        file_rate=loaded.file_rate, file_channels=loaded.file_channels,
     )
 
 
@@ -50,7 +52,10 @@ def analyze_audio(audio: np.ndarray, sample_rate: int, path: str = "") -> AudioA
     return _analyze(a, int(sample_rate), path, len(audio) / sample_rate, [])
 
 
-def _analyze(audio: np.ndarray, sample_rate: int, path: str, duration: float, warnings: list[str]) -> AudioAnalysis:
+def _analyze(audio: np.ndarray, sample_rate: int, path: str, duration: float, warnings: list[str], *,
+             file_rate: int | None = None, file_channels: int | None = None) -> AudioAnalysis:
+    """``file_rate``/``file_channels``: what the file itself has, when ``audio`` was read at the
+    analysis rate (the reported values are the file's)."""
     seconds = len(audio) / sample_rate
     y = to_analysis_rate(audio, sample_rate)
     f = measure(y, ANALYSIS_RATE)
@@ -91,8 +96,8 @@ def _analyze(audio: np.ndarray, sample_rate: int, path: str, duration: float, wa
     return AudioAnalysis(
         path=path,
         duration=float(duration),
-        sample_rate=sample_rate,
-        channels=int(audio.shape[1]),
+        sample_rate=int(file_rate or sample_rate),
+        channels=int(file_channels or audio.shape[1]),
         analysed_seconds=float(seconds),
         tempo=None if tempo is None else float(tempo),
         beats=tuple(float(b) for b in beats),

@@ -148,18 +148,11 @@ class ReferenceAnalysis:
         """The reference's first ``max_seconds`` as float32 ``[N, channels]`` at ``sample_rate``."""
         from engine.analysis.audio_io import read_audio
 
-        loaded = read_audio(self.path, max_seconds=max_seconds)
+        loaded = read_audio(self.path, max_seconds=max_seconds, sample_rate=sample_rate,
+                            channels=channels if channels in (1, 2) else None)
         audio = loaded.audio
-        if channels == 1:
-            audio = audio.mean(axis=1, keepdims=True)
-        elif audio.shape[1] == 1:
-            audio = np.repeat(audio, channels, axis=1)
-        else:
-            audio = audio[:, :channels]
-        if loaded.sample_rate != sample_rate:
-            import soxr
-
-            audio = soxr.resample(audio, loaded.sample_rate, sample_rate, quality="HQ")
+        if audio.shape[1] != channels:
+            audio = np.repeat(audio[:, :1], channels, axis=1) if audio.shape[1] == 1 else audio[:, :channels]
         return np.ascontiguousarray(audio, dtype=np.float32)
 
 
