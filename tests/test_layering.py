@@ -174,3 +174,13 @@ def test_importing_loads_no_qt(packages: tuple[str, ...]) -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"Qt modules loaded by {packages}: {out.stdout}"
+
+
+def test_opening_the_window_module_loads_no_scipy_or_librosa() -> None:
+    """Start fast: scipy (pyloudnorm, the limiter) and librosa load when first needed, off the UI thread."""
+    code = ("import sys\nimport resonant_studio.qt.main_window\n"
+            "print(','.join(m for m in ('scipy', 'librosa', 'pyloudnorm', 'pedalboard', 'mlx') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"imported while the window opens: {out.stdout.strip()}"

@@ -36,7 +36,6 @@ from tracks.atomic import describe_os_error
 from tracks.audio_write import write_audio
 from tracks.errors import ExportError
 from tracks.file_set import FileSet
-from tracks.limiter import limit_to_loudness
 from tracks.mixer import memory_budget, render_bytes, render_mix, render_stems
 from tracks.session import Session
 from tracks.track import Track
@@ -259,6 +258,8 @@ def stage_export(files: FileSet, session: Session, *, mix_path: str | os.PathLik
     if plan.mix_path is not None and target_lufs is not None and gain_plan.lufs is not None:
         # A loudness target goes through the true-peak limiter: loud targets are reached
         # without clipping instead of being held back (the plain gain plan's rule).
+        from tracks.limiter import limit_to_loudness  # here: it pulls scipy (~1 s), which only a target needs
+
         master = limit_to_loudness(mix, session.sample_rate, target_lufs, ceiling_dbtp=CEILING_DBFS)
         items.append((plan.mix_path, master.audio.astype(np.float32), plan.mix_fmt, np.float32(1.0)))
         lufs, peak, gain_db = master.lufs, master.true_peak_dbtp, master.gain_db
