@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         self.engine = EngineThread(self)
         self.engine.start()
         # the default engine and the prompt reader are warmed on the engine thread while the window opens
-        self.engine.preload("composer", then=_warm_up)
+        self._warmed = False  # the engine warms up once the window is on screen (showEvent)
         self.controller = SessionController(self.notifier, self.engine, player_factory=player_factory, parent=self)
         self.projects = ProjectFiles(self.controller, self.settings, self.notifier, self)
         self.export_dialog: ExportDialog | None = None
@@ -137,6 +137,14 @@ class MainWindow(QMainWindow):
         if self.timeline.loop_region() is None and self.session is not None:
             self.timeline.set_loop_bars(1, self.session.bars)
         self._set_loop(True)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._warmed:
+            # after the first paint: the warm-up's imports hold the GIL, so started in the
+            # constructor they delayed the window itself
+            self._warmed = True
+            QTimer.singleShot(0, lambda: self.engine.preload("composer", then=_warm_up))
 
     def _menu_handlers(self) -> MenuHandlers:
         c = self.controller
