@@ -72,7 +72,7 @@ AUDIO = {
     "riff_only": _bytes("riff.wav", b"RIFF"),
     "header_only": _header("hdr.wav", data_bytes=10_000_000),
     "truncated_data": lambda d: _bytes("cut.wav", write_pcm_wav(d / "x.wav").read_bytes()[:3000])(d),
-    "random_bytes": _bytes("noise.wav", np.random.default_rng(1).bytes(20000)),
+    "random_bytes": _bytes("noise.wav", b"\x00" + np.random.default_rng(1).bytes(20000)),
     "text_as_wav": _renamed_text,
     "png_as_wav": _bytes("pic.wav", b"\x89PNG\r\n\x1a\n" + b"\0" * 2000),
     "zip_as_flac": _bytes("a.flac", b"PK\x03\x04" + b"\0" * 2000),

@@ -10,6 +10,7 @@ session fixture, then judged one test per case, so a failure names its case.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -168,7 +169,33 @@ def all_cases() -> list[Case]:
     return cases
 
 
-CASES = {case.id: case for case in all_cases()}
+_ANALYZE = ("engine/analysis/analyze.py reads with read_audio at the file's own rate and channels (not "
+            "read_for_analysis): no minimum length, and a 2 GB 384 kHz 8-channel file takes 7 GB; the fix "
+            "belongs to the engineer working in engine/analysis")
+_MPG123 = "libmpg123 prints its own notes on fd 2 for broken MP3 data; silencing it needs an fd-level redirect"
+_MUSICGEN = ("engine/musicgen does not check config.json completely (depth, number length, types, sizes) "
+             "before building the model; the fix belongs to the engineer working in engine/musicgen")
+XFAIL = {
+    **{f"audio-{cmd}-{name}": _ANALYZE for cmd in ("analyze", "search") for name in (
+        "header_only", "truncated_data", "too_short_0_1s", "one_frame", "bits_7", "rate_384k_8ch_huge",
+        "sparse_2gb_wav")},
+    "audio-analyze-json-rate_384k_8ch_huge": _ANALYZE,
+    "audio-analyze-mp3_garbage": _MPG123, "audio-search-mp3_garbage": _MPG123,
+    **{f"model-direct-{name}": _MUSICGEN for name in (
+        "config_deep", "config_5000_digits", "config_200000_layers", "config_hidden_string", "config_heads_zero",
+        "config_codebooks_negative", "config_vocab_1e12")},
+    "model-render-config_200000_layers": _MUSICGEN,
+    "model-direct-safetensors_sparse_huge": "engine/musicgen reads a safetensors header the file says is 4 GB "
+                                            "(5 GB RSS) before checking its length",
+    "cli-musicgen_prompt_100kb": "engine/musicgen/t5.py builds an L x L int64 position matrix (77 GiB for a "
+                                 "100 kB prompt) and does not cap prompts at the model's context",
+}
+NOT_RUN = {"audio-analyze-sparse_2gb_wav", "audio-search-sparse_2gb_wav", "model-direct-config_200000_layers",
+           "model-render-config_200000_layers", "model-direct-safetensors_sparse_huge"}
+"""Known failures that take 5-12 GB and 40 s each: not run on a shared machine until fixed (then
+remove them from XFAIL and from here and they are judged like every other case)."""
+CASES = {case.id: dataclasses.replace(case, xfail=XFAIL.get(case.id, "")) for case in all_cases()}
+assert set(XFAIL) <= set(CASES), set(XFAIL) - set(CASES)
 
 
 def _base_project(tmp: Path) -> Path:
@@ -198,7 +225,7 @@ def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     """Run every selected case, two at a time, once per session."""
     wanted = [item.callspec.params["case_id"] for item in request.session.items
               if getattr(item, "callspec", None) and "case_id" in item.callspec.params
-              and item.module.__name__ == __name__]
+              and item.module.__name__ == __name__ and item.callspec.params["case_id"] not in NOT_RUN]
     tmp = tmp_path_factory.mktemp("bad")
     base = _base_project(tmp)
     with ThreadPoolExecutor(WORKERS) as pool:
@@ -216,7 +243,7 @@ def test_corpus_is_large_enough() -> None:
 
 def _params():
     for cid, case in CASES.items():
-        marks = [pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else []
+        marks = [pytest.mark.xfail(strict=True, reason=case.xfail, run=cid not in NOT_RUN)] if case.xfail else []
         yield pytest.param(cid, id=cid, marks=marks)
 
 
