@@ -107,7 +107,8 @@ AUDIO = {
 # --- projects: name -> (mutate(session_dict, project_dir), commands) -------------------------
 
 INFO, REGEN, EXPORT, LOCK = "info", "regenerate", "export", "lock"
-LOAD = (INFO, REGEN, EXPORT)
+LOAD = (REGEN,)
+"""Regenerate opens the project (the door every command shares) and then uses it: one case judges both."""
 AUDIO_CMDS = (EXPORT, REGEN)
 
 
