@@ -41,7 +41,7 @@ PARITY_VENV := .venv-parity
 $(PARITY_VENV)/bin/python:
 	$(PYTHON) -m venv $(PARITY_VENV)
 	$(PARITY_VENV)/bin/python -m pip install --quiet torch==2.13.0
-	$(PARITY_VENV)/bin/python -m pip install --quiet transformers -e .
+	$(PARITY_VENV)/bin/python -m pip install --quiet -e ".[parity]"
 
 parity: $(PARITY_VENV)/bin/python $(TEST_STAMP)
 	$(PARITY_VENV)/bin/python tools/make_musicgen_fixtures.py --out tests/fixtures $(PARITY_ARGS)

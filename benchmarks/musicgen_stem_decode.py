@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from resonant_studio import fast_blas
+from resonant_studio.core import fast_blas
 
 
 def medium_cfg(layers: int, codebooks: int) -> dict:

@@ -180,8 +180,8 @@ def test_slugify_is_safe_on_every_filesystem(name, slug):
 
 # --- failures ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs,phrase", [
-    ({"format": "mp3"}, "choose wav or flac"),
-    ({"bit_depth": 32}, "choose 16 or 24"),
+    ({"format": "ogg"}, "choose wav, flac or mp3"),
+    ({"bit_depth": 20}, "choose 16, 24 or 32"),
     ({"target_lufs": 3.0}, "out of range"),
     ({"target_lufs": float("nan")}, "out of range"),
 ])
@@ -192,8 +192,8 @@ def test_bad_options_are_refused(tmp_path, kwargs, phrase):
 
 
 def test_mix_format_must_be_known_and_agree_with_the_name(tmp_path):
-    with pytest.raises(ExportError, match="name it .wav or .flac"):
-        export_mix(make_session(), tmp_path / "mix.mp3")
+    with pytest.raises(ExportError, match="name it .wav, .flac or .mp3"):
+        export_mix(make_session(), tmp_path / "mix.ogg")
     with pytest.raises(ExportError, match="make the two agree"):
         export_mix(make_session(), tmp_path / "mix.wav", format="flac")
     assert export_mix(make_session(), tmp_path / "mix", format="flac").path == tmp_path / "mix"
@@ -383,3 +383,17 @@ def test_unusable_export_paths_are_one_sentence(tmp_path, bad, phrase):
         with pytest.raises(ExportError, match=phrase):
             export_all(make_session(), **kwargs)
     assert listing(tmp_path) == []
+
+
+def test_mp3_and_32_bit_float_exports(tmp_path):
+    session = make_session(amp=0.3)
+    mp3 = export_mix(session, tmp_path / "mix.mp3")
+    info = sf.info(str(mp3.path))
+    assert info.format == "MP3" and info.frames > 0.9 * session.num_samples
+    flt = export_mix(session, tmp_path / "mix.wav", bit_depth=32)
+    assert sf.info(str(flt.path)).subtype == "FLOAT"
+    data, _ = sf.read(str(flt.path), dtype="float32", always_2d=True)
+    assert np.max(np.abs(data)) > 0.05 and data.dtype == np.float32
+    with pytest.raises(ExportError, match="FLAC holds no 32-bit float"):
+        export_mix(session, tmp_path / "mix.flac", bit_depth=32)
+    assert not (tmp_path / "mix.flac").exists()

@@ -11,7 +11,7 @@ from engine.backends import GenerationRequest, LockedPart, PartSpec, get_backend
 from engine.context import MusicalContext
 from engine.errors import GenerationCancelled, ModelError
 from engine.musicgen.backend import MusicGenBackend, part_prompt
-from engine.musicgen.conform import conform_to_grid, onset_envelope, track_beats
+from engine.musicgen.conform import conform_to_grid, track_beats
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = FIXTURES / "musicgen-tiny"
@@ -89,7 +89,7 @@ def test_cancel_stops_within_one_step(backend, monkeypatch):
     with pytest.raises(GenerationCancelled):
         backend.generate(request([PartSpec("Bass", "bass")], bars=4),
                          progress=lambda f, m: reports.append(f), cancel=lambda: len(reports) >= 2)
-    assert len(steps) == 2
+    assert len(steps) == 3  # two steps handed out, one queued ahead (async pipelining), none after cancel
 
 
 def test_melody_model_is_conditioned_by_locked_tonal_tracks(tmp_path):
@@ -116,12 +116,16 @@ def test_conform_puts_beats_on_the_session_grid():
     out, report = conform_to_grid(clicks(100, 0.3, 1, 12), SR, tempo=120, beats_per_bar=4, num_samples=8 * SR)
     assert out.shape == (8 * SR,)
     assert report["stretch_rate"] == pytest.approx(1.2, rel=0.01)
-    env = onset_envelope(out, SR)
-    fps = SR / 256
-    peaks = [i / fps for i in range(1, env.size - 1)
-             if env[i] > env[i - 1] and env[i] >= env[i + 1] and env[i] > 0.3 * env.max()]
+    # Every beat of the session grid has its click, starting within 40 ms of the grid point.
     expected = np.arange(0, 7.6, 0.5)
-    nearest = np.array([min(abs(p - e) for p in peaks) for e in expected])
+    peak = np.abs(out).max()
+    starts = []
+    for e in expected:
+        lo = max(0, int((e - 0.04) * SR))
+        window = np.abs(out[lo: int((e + 0.04) * SR)])
+        assert window.max() > 0.15 * peak, e
+        starts.append(lo / SR + np.flatnonzero(window > 0.5 * window.max())[0] / SR)
+    nearest = np.abs(np.array(starts) - expected)
     assert (nearest < 0.04).all(), nearest
     level = [np.abs(out[int(e * SR): int((e + 0.04) * SR)]).max() for e in expected]
     accents = [e for e, v in zip(expected, level) if v > 0.6 * max(level)]

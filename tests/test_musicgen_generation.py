@@ -68,7 +68,8 @@ def test_generation_stops_when_the_caller_stops_iterating(pipe, monkeypatch):
     for done, total in job:
         if done == 3:
             break
-    assert len(calls) == 3 and total == 50 + 4 - 1
+    # the loop queues one step ahead of the one it hands out (mx.async_eval pipelining), no more
+    assert len(calls) == 4 and total == 50 + 4 - 1
 
 
 def test_windowed_extension_continues_each_window_from_the_last(tmp_path):
@@ -181,3 +182,37 @@ def test_raw_tool_melody_batch_matches_reference(tmp_path, monkeypatch):
         np.testing.assert_array_equal(np.load(tmp_path / f"m-{i + 1}.npy"), codes[i])
         written, _ = sf.read(tmp_path / f"m-{i + 1}.wav", dtype="float32")
         np.testing.assert_allclose(written, audio[i, 0], atol=1e-5)
+
+
+def test_windows_run_t5_and_the_cross_attention_projections_once(tmp_path, monkeypatch):
+    pipe = MusicGenPipeline.load(TINY, cache_dir=tmp_path, context_seconds=0.2, extend_stride_seconds=0.12)
+    model = type(pipe.model)
+    calls = {"text": 0, "cross": 0}
+    encode, cross = model.encode_text, type(pipe.model.decoder).cross_states
+    monkeypatch.setattr(model, "encode_text", lambda self, *a: calls.__setitem__("text", calls["text"] + 1) or encode(self, *a))
+    monkeypatch.setattr(type(pipe.model.decoder), "cross_states",
+                        lambda self, *a: calls.__setitem__("cross", calls["cross"] + 1) or cross(self, *a))
+    job = pipe.start(["lofi hip hop"], SamplingParams(greedy=True, cfg_coef=3.0), 25)
+    run(job)
+    assert len(job.plan) == 4 and calls == {"text": 1, "cross": 1}
+
+
+def test_a_prompt_longer_than_the_text_context_is_one_sentence(pipe):
+    from engine.errors import PromptError
+
+    with pytest.raises(PromptError) as exc:
+        pipe.start(["lofi " * 600], SamplingParams(greedy=True), 4)
+    text = str(exc.value)
+    assert "at most 512" in text and "\n" not in text
+
+
+@pytest.mark.parametrize("length", [1, 2, 9, 40, 129])
+def test_t5_position_bias_equals_the_bucket_of_every_pair(pipe, length):
+    from engine.musicgen.t5 import relative_position_buckets
+
+    attention = pipe.model.text_encoder.encoder.block[0].layer[0].SelfAttention
+    bias = np.array(attention.position_bias(length))
+    relative = np.arange(length)[None, :] - np.arange(length)[:, None]
+    table = np.array(attention.relative_attention_bias.weight)
+    expected = table[relative_position_buckets(relative, attention.num_buckets, attention.max_distance)]
+    np.testing.assert_array_equal(bias, expected.transpose(2, 0, 1)[None])

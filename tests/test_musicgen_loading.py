@@ -83,7 +83,71 @@ def test_config_that_does_not_match_the_weights(tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError) as exc:
         load_model(folder, cache_dir=tmp_path)
-    assert "lacks weights" in one_sentence(exc)
+    assert "3 decoder layers" in one_sentence(exc) and "hold 2" in str(exc.value)
+
+
+@pytest.mark.parametrize("part,key,value", [
+    ("decoder", "num_hidden_layers", 200_000),
+    ("text_encoder", "num_layers", 200_000),
+    ("decoder", "num_codebooks", 40_000),
+    ("decoder", "vocab_size", 10**9),
+    ("decoder", "ffn_dim", 10**8),
+    ("text_encoder", "d_ff", 10**8),
+])
+def test_an_absurd_config_is_refused_before_anything_is_built(tmp_path, monkeypatch, part, key, value):
+    import engine.musicgen.model as model_module
+
+    def no_build(*a, **k):
+        raise AssertionError("the model was built before its config was checked against the weights")
+
+    monkeypatch.setattr(model_module, "MusicGen", no_build)
+    folder = copy_fixture(tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    config[part][key] = value
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError) as exc:
+        load_model(folder, cache_dir=tmp_path / "cache")
+    assert "config" in one_sentence(exc)
+
+
+def _sharded(folder: Path, names: dict[str, str]) -> None:
+    from safetensors.numpy import load_file
+
+    weights = load_file(str(folder / "model.safetensors"))
+    (folder / "model.safetensors").unlink()
+    keys = sorted(weights)
+    (folder / "model.safetensors.index.json").write_text(json.dumps(
+        {"weight_map": {k: names.get(k, "model-00001-of-00001.safetensors") for k in keys}}))
+
+
+@pytest.mark.parametrize("name", ["../outside.safetensors", "/etc/passwd", "sub/inner.safetensors", "..", 7])
+def test_an_index_may_only_name_files_inside_the_folder(tmp_path, name):
+    from safetensors.numpy import load_file, save_file
+
+    folder = copy_fixture(tmp_path)
+    weights = load_file(str(folder / "model.safetensors"))
+    save_file(weights, str(tmp_path / "outside.safetensors"))
+    (folder / "sub").mkdir()
+    save_file(weights, str(folder / "sub" / "inner.safetensors"))
+    first = sorted(weights)[0]
+    save_file(weights, str(folder / "model-00001-of-00001.safetensors"))
+    _sharded(folder, {first: name})
+    with pytest.raises(ModelError) as exc:
+        load_model(folder, cache_dir=tmp_path / "cache")
+    assert "not a plain file name" in one_sentence(exc)
+
+
+def test_an_index_may_not_follow_a_link_out_of_the_folder(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    folder = copy_fixture(tmp_path)
+    weights = load_file(str(folder / "model.safetensors"))
+    save_file(weights, str(tmp_path / "elsewhere.safetensors"))
+    (folder / "model-00001-of-00001.safetensors").symlink_to(tmp_path / "elsewhere.safetensors")
+    _sharded(folder, {})
+    with pytest.raises(ModelError) as exc:
+        load_model(folder, cache_dir=tmp_path / "cache")
+    assert "leads out of the model folder" in one_sentence(exc)
 
 
 def test_sharded_checkpoint_loads_like_the_single_file(tmp_path):

@@ -59,3 +59,23 @@ def test_prompt_cells_are_never_sampled(K, P, F):
 def test_build_rejects_wrong_codebook_count():
     with pytest.raises(ValueError):
         DelayPattern(4, SPECIAL).build(np.zeros((1, 3, 2), int))
+
+
+@pytest.mark.parametrize("K", [2, 4, 8])
+@pytest.mark.parametrize("F", [0, 1, 5])
+def test_stereo_pairs_share_a_delay_and_round_trip(K, F):
+    rng = np.random.default_rng(K + 10 * F)
+    codes = rng.integers(0, SPECIAL, size=(2, K, F))
+    pattern = DelayPattern(K, SPECIAL, audio_channels=2)
+    sequence = pattern.build(codes)
+    assert sequence.shape == (2, K, F + K // 2)
+    np.testing.assert_array_equal(pattern.revert(sequence), codes)
+    for k in range(K):  # left k//2 and right k//2 sit at the same steps
+        if F:
+            assert sequence[0, k, k // 2 + 1] == codes[0, k, 0]
+        assert (sequence[:, k, : k // 2 + 1] == SPECIAL).all()
+
+
+def test_stereo_needs_an_even_number_of_codebooks():
+    with pytest.raises(ValueError):
+        DelayPattern(3, SPECIAL, audio_channels=2)

@@ -44,12 +44,12 @@ def test_registered_and_refuses_a_bad_folder(tmp_path):
 
 
 def test_render_lock_drums_regenerate_bass_five_times(tmp_path):
-    pytest.importorskip("resonant_studio.studio")
-    from resonant_studio.studio import generate, new_session
+    from resonant_studio.generation.plan import generate
+    from resonant_studio.generation.studio import new_session
 
     options = {"model_dir": str(TINY), "cache_dir": str(tmp_path)}
     session = new_session("funk 100 bpm", bars=2)
-    generate(session, seed=1, engine="musicgen-stem", engine_options=options)
+    generate(session, seed=1, engine="musicgen-stem", engine_options=options)  # returns (session, takes)
     tracks = {t.role: t for t in session.tracks}
     for t in session.tracks:
         assert t.active_take.audio.shape == (session.num_samples, 2)
@@ -58,7 +58,7 @@ def test_render_lock_drums_regenerate_bass_five_times(tmp_path):
     drum_audio = drums.active_take.audio.copy()
     takes = []
     for seed in range(10, 15):
-        (take,) = generate(session, [bass], seed=seed, engine="musicgen-stem", engine_options=options)
+        _, (take,) = generate(session, [bass], seed=seed, engine="musicgen-stem", engine_options=options)
         takes.append(take)
         np.testing.assert_array_equal(drums.active_take.audio, drum_audio)
         assert take.audio.shape == (session.num_samples, 2)

@@ -89,3 +89,40 @@ def test_reference_loads_its_audio_for_an_audio_prompt(tmp_path) -> None:
     audio = ref.load_audio(32000, max_seconds=2.0)
     assert audio.shape == (64000, 1) and audio.dtype == np.float32
     assert np.abs(audio).max() > 0.1
+
+
+def test_locked_tracks_keep_their_tempo_and_key_unless_the_person_agrees(reference) -> None:
+    from resonant_studio.core.imports import conform_locked
+    from resonant_studio.core.steering import timing_offer
+    from resonant_studio.generation.plan import generate
+
+    session = studio.new_session("techno 128 bpm in A minor", context=MusicalContext(tempo=128.0, bars=4, tonic=9,
+                                                                                        mode="minor"))
+    generate(session, seed=2)
+    drums = session.track("drums")
+    drums.locked = True
+    before = drums.active_take.audio.copy()
+    apply_reference(session, reference)
+    assert session.tempo == 128.0 and session.key_name == "A minor"  # kept: drums are locked
+    np.testing.assert_array_equal(drums.active_take.audio, before)
+    offer = timing_offer(session, reference)
+    assert offer and "tempo 128 -> 96" in offer
+    # the person agrees: the tempo and key follow, the locked audio is fitted (a new take)
+    target = steer(session.context, session.prompt, reference)
+    with session.history.group("Follow"):
+        conform_locked(session, target.context["tempo"], reference.tonic)
+        session.context = target.context
+    assert session.tempo == pytest.approx(96, rel=0.02) and len(drums.takes) == 2 and drums.locked
+    np.testing.assert_array_equal(drums.takes[0].audio, before)  # the original is still a take
+    assert abs(drums.active_take.num_samples - session.num_samples) <= 2  # it still ends with the piece
+    session.history.undo()
+    assert session.tempo == 128.0 and drums.active_take.audio is drums.takes[0].audio
+
+
+def test_a_reference_without_a_key_never_changes_the_key(reference) -> None:
+    from dataclasses import replace
+
+    drum_loop = replace(reference, tonic=None, mode=None)
+    session = studio.new_session("house in C major", context=MusicalContext(tonic=0, mode="major"))
+    apply_reference(session, drum_loop)
+    assert session.key_name == "C major"

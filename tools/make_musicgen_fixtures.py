@@ -91,10 +91,11 @@ def t5_config(args, vocab_size: int) -> T5Config:
     )
 
 
-def decoder_kwargs(args) -> dict:
+def decoder_kwargs(args, channels: int = 1) -> dict:
     return dict(
         vocab_size=args.codebook_size, hidden_size=args.decoder_hidden, num_hidden_layers=args.decoder_layers,
-        ffn_dim=2 * args.decoder_hidden, num_attention_heads=args.heads, num_codebooks=args.codebooks,
+        ffn_dim=2 * args.decoder_hidden, num_attention_heads=args.heads, num_codebooks=args.codebooks * channels,
+        audio_channels=channels,
         max_position_embeddings=512, pad_token_id=args.codebook_size, bos_token_id=args.codebook_size,
         activation_function="gelu", scale_embedding=args.scale_embedding, initializer_factor=args.init_scale,
     )
@@ -149,16 +150,30 @@ def reference_chroma(audio: np.ndarray, n_fft: int, hop: int, num_chroma: int) -
 
 
 class CodeCatcher:
-    """Wraps audio_encoder.decode to keep the codes transformers' generate() decodes."""
+    """Wraps audio_encoder.decode to keep the codes transformers' generate() decodes.
+
+    A stereo model decodes its even (left) and odd (right) codebooks in two calls; ``codes``
+    interleaves them back into the decoder's ``[B, K, T]``.
+    """
 
     def __init__(self, model):
-        self.codes = None
+        self.calls: list[np.ndarray] = []
         self._decode = model.audio_encoder.decode
         model.audio_encoder.decode = self
 
     def __call__(self, audio_codes, *a, **kw):
-        self.codes = audio_codes[0].numpy().copy()
+        self.calls.append(audio_codes[0].numpy().copy())
         return self._decode(audio_codes, *a, **kw)
+
+    @property
+    def codes(self) -> np.ndarray:
+        calls, self.calls = self.calls, []
+        if len(calls) == 1:
+            return calls[0]
+        left, right = calls
+        out = np.empty((left.shape[0], 2 * left.shape[1], left.shape[2]), left.dtype)
+        out[:, 0::2], out[:, 1::2] = left, right
+        return out
 
 
 def save(ref: Path, **arrays) -> None:
@@ -166,9 +181,45 @@ def save(ref: Path, **arrays) -> None:
         np.save(ref / f"{name}.npy", np.asarray(value))
 
 
-def make_fixture(args, melody: bool) -> Path:
-    torch.manual_seed(args.seed + (1 if melody else 0))
-    name = f"musicgen-{'melody-' if melody else ''}tiny"
+def windowed_reference(model, catcher, enc, args, melody_wav: np.ndarray | None, stereo: bool) -> np.ndarray:
+    """audiocraft's extend-stride loop (MusicGen._generate_tokens) around transformers' greedy generate.
+
+    ``duration`` seconds in windows of ``max_duration`` (the context), each window continuing the
+    last ``max_duration - extend_stride`` seconds of codes; a melody is re-read per window from
+    the window's start, wrapped as ``positions % wav_length``.
+    """
+    frame_rate = model.config.audio_encoder.frame_rate
+    duration, max_duration, stride = args.window_seconds, args.context_seconds, args.stride_seconds
+    total_gen_len = int(duration * frame_rate)
+    stride_tokens = int(frame_rate * stride)
+    K = model.decoder.num_codebooks
+    delays = K // 2 if stereo else K
+    prompt, offset, pieces = None, 0, []
+    while offset + (0 if prompt is None else prompt.shape[-1]) < total_gen_len:
+        time_offset = offset / frame_rate
+        max_gen_len = int(min(duration - time_offset, max_duration) * frame_rate)
+        kwargs = {}
+        if melody_wav is not None:
+            start = int(time_offset * SAMPLE_RATE)
+            positions = np.arange(start, start + int(max_duration * SAMPLE_RATE))
+            chroma = reference_chroma(melody_wav[positions % melody_wav.shape[0]], args.chroma_fft, args.chroma_hop, 12)
+            kwargs["input_features"] = torch.from_numpy(np.repeat(chroma, enc.input_ids.shape[0], axis=0))
+        prompt_len = 0 if prompt is None else prompt.shape[-1]
+        if prompt is not None:
+            kwargs["decoder_input_ids"] = torch.from_numpy(prompt.reshape(-1, prompt_len))
+        model.generate(**enc, **kwargs, do_sample=False, guidance_scale=args.cfg,
+                       max_new_tokens=max_gen_len - prompt_len + delays - 1)
+        codes = catcher.codes
+        assert codes.shape[-1] == max_gen_len, (codes.shape, max_gen_len)
+        pieces.append(codes if prompt is None else codes[:, :, prompt_len:])
+        prompt = codes[:, :, stride_tokens:]
+        offset += stride_tokens
+    return np.concatenate(pieces, axis=-1)
+
+
+def make_fixture(args, melody: bool, stereo: bool = False) -> Path:
+    torch.manual_seed(args.seed + (1 if melody else 0) + (2 if stereo else 0))
+    name = f"musicgen-{'melody-' if melody else ''}{'stereo-' if stereo else ''}tiny"
     folder = Path(args.out) / name
     if folder.exists():
         shutil.rmtree(folder)
@@ -177,12 +228,12 @@ def make_fixture(args, melody: bool) -> Path:
     text = t5_config(args, vocab_size=len(tokenizer) + 5)
     audio = encodec_config(args)
     if melody:
-        decoder = MusicgenMelodyDecoderConfig(**decoder_kwargs(args))
+        decoder = MusicgenMelodyDecoderConfig(**decoder_kwargs(args, 2 if stereo else 1))
         config = MusicgenMelodyConfig(text_encoder=text.to_dict(), audio_encoder=audio.to_dict(),
                                       decoder=decoder.to_dict(), num_chroma=12, chroma_length=args.chroma_length)
         model = MusicgenMelodyForConditionalGeneration(config).eval()
     else:
-        decoder = MusicgenDecoderConfig(**decoder_kwargs(args))
+        decoder = MusicgenDecoderConfig(**decoder_kwargs(args, 2 if stereo else 1))
         config = MusicgenConfig(text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict())
         model = MusicgenForConditionalGeneration(config).eval()
     randomise_codebooks(model, args.seed)
@@ -201,7 +252,7 @@ def make_fixture(args, melody: bool) -> Path:
     ref = folder / "reference"
     ref.mkdir()
     enc = tokenizer(PROMPTS, padding=True, return_tensors="pt")
-    K = args.codebooks
+    K = model.decoder.num_codebooks
     gen = torch.Generator().manual_seed(args.seed + 1)
     dec_in = torch.randint(0, args.codebook_size, (len(PROMPTS) * K, 7), generator=gen)
     dec_in[:, 0] = args.codebook_size
@@ -214,7 +265,7 @@ def make_fixture(args, melody: bool) -> Path:
                        **extra).logits
         logits = logits[:, -dec_in.shape[1]:]
         codes = model.audio_encoder.encode(torch.from_numpy(wav)[None, None]).audio_codes[0]
-        decoded = model.audio_encoder.decode(codes[None], [None]).audio_values
+        decoded = model.audio_encoder.decode(codes[None], [None]).audio_values  # before the catcher: not kept
         save(ref, input_ids=enc.input_ids, attention_mask=enc.attention_mask, t5_hidden=hidden,
              decoder_input_ids=dec_in, logits=logits, encodec_input=wav, encodec_codes=codes,
              encodec_audio=decoded, chroma=chroma)
@@ -224,10 +275,17 @@ def make_fixture(args, melody: bool) -> Path:
         for label, cfg in (("greedy_cfg", args.cfg), ("greedy_nocfg", None)):
             out = model.generate(**enc, **extra, do_sample=False, guidance_scale=cfg, max_new_tokens=steps)
             save(ref, **{f"{label}_codes": catcher.codes, f"{label}_audio": out})
+            # Long runs (past the 256- and 512-position cache growth): codes only, to stay small.
+            model.generate(**enc, **extra, do_sample=False, guidance_scale=cfg, max_new_tokens=args.long_steps)
+            save(ref, **{f"{label}_long_codes": catcher.codes.astype(np.int16)})
+        if args.window_seconds and not stereo:
+            # A melody whose length does not divide the stride, so each window hears another part of it.
+            tune = wav[: int(args.window_melody_seconds * SAMPLE_RATE)] if melody else None
+            save(ref, windowed_codes=windowed_reference(model, catcher, enc, args, tune, stereo).astype(np.int16))
         if melody:
             out = model.generate(**enc, do_sample=False, guidance_scale=args.cfg, max_new_tokens=steps)
             save(ref, greedy_nomelody_codes=catcher.codes, greedy_nomelody_audio=out)
-        else:
+        elif not stereo:
             prompt_audio = wav[: int(0.2 * SAMPLE_RATE)]
             one = tokenizer(PROMPTS[:1], return_tensors="pt")
             out = model.generate(**one, input_values=torch.from_numpy(prompt_audio)[None, None], do_sample=False,
@@ -235,7 +293,9 @@ def make_fixture(args, melody: bool) -> Path:
             save(ref, continuation_prompt=prompt_audio, continuation_codes=catcher.codes, continuation_audio=out)
     (ref / "settings.json").write_text(json.dumps({
         "prompts": PROMPTS, "steps": steps, "cfg": args.cfg, "seed": args.seed,
-        "melody": melody, "continuation_prompts": PROMPTS[:1],
+        "melody": melody, "stereo": stereo, "continuation_prompts": PROMPTS[:1], "long_steps": args.long_steps,
+        "window_seconds": 0 if stereo else args.window_seconds, "context_seconds": args.context_seconds,
+        "stride_seconds": args.stride_seconds, "window_melody_seconds": args.window_melody_seconds,
     }, indent=2))
     print(f"wrote {folder} ({sum(p.stat().st_size for p in folder.rglob('*') if p.is_file()) / 1e6:.2f} MB)")
     return folder
@@ -266,13 +326,21 @@ def main() -> None:
     parser.add_argument("--chroma-fft", type=int, default=16384)
     parser.add_argument("--chroma-hop", type=int, default=4096)
     parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--long-steps", type=int, default=520, help="greedy decode steps of the long references")
+    parser.add_argument("--window-seconds", type=float, default=40.0, help="length of the windowed reference (0: none)")
+    parser.add_argument("--context-seconds", type=float, default=30.0)
+    parser.add_argument("--stride-seconds", type=float, default=18.0)
+    parser.add_argument("--window-melody-seconds", type=float, default=1.7,
+                        help="melody length for the windowed reference (not a divisor of the stride)")
     parser.add_argument("--cfg", type=float, default=3.0)
-    parser.add_argument("--only", choices=["musicgen", "melody"], default=None)
+    parser.add_argument("--only", choices=["musicgen", "melody", "stereo"], default=None)
     args = parser.parse_args()
-    if args.only != "melody":
+    if args.only in (None, "musicgen"):
         make_fixture(args, melody=False)
-    if args.only != "musicgen":
+    if args.only in (None, "melody"):
         make_fixture(args, melody=True)
+    if args.only in (None, "stereo"):
+        make_fixture(args, melody=False, stereo=True)
 
 
 if __name__ == "__main__":

@@ -42,8 +42,10 @@ from tracks.session import Session
 from tracks.track import Track
 from tracks.user_path import user_path
 
-FORMATS = {"wav": "WAV", "flac": "FLAC"}
-SUBTYPES = {16: "PCM_16", 24: "PCM_24"}
+FORMATS = {"wav": "WAV", "flac": "FLAC", "mp3": "MP3"}
+SUBTYPES = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}
+"""Bit depths: 16/24-bit integer PCM, 32-bit float (WAV only; FLAC has no float samples)."""
+MP3_SUBTYPE = "MPEG_LAYER_III"  # libsndfile's LAME encoder; the bit depth does not apply
 CEILING_DBFS = -1.0
 LUFS_RANGE = (-70.0, 0.0)
 
@@ -147,11 +149,11 @@ def _format_for(path: Path, format: str | None) -> str:
     suffix = path.suffix.lower().lstrip(".")
     if format is None:
         if suffix not in FORMATS:
-            raise ExportError(f"cannot tell the format of {path.name!r}: name it .wav or .flac")
+            raise ExportError(f"cannot tell the format of {path.name!r}: name it .wav, .flac or .mp3")
         return suffix
     fmt = format.lower()
     if fmt not in FORMATS:
-        raise ExportError(f"cannot export as {format!r}: choose wav or flac")
+        raise ExportError(f"cannot export as {format!r}: choose wav, flac or mp3")
     if suffix in FORMATS and suffix != fmt:
         raise ExportError(f"{path.name!r} is named .{suffix} but {fmt} was asked for: make the two agree")
     return fmt
@@ -159,7 +161,7 @@ def _format_for(path: Path, format: str | None) -> str:
 
 def _check_options(bit_depth: int, target_lufs: float | None) -> None:
     if bit_depth not in SUBTYPES:
-        raise ExportError(f"cannot export at {bit_depth} bits: choose 16 or 24")
+        raise ExportError(f"cannot export at {bit_depth} bits: choose 16, 24 or 32 (float)")
     if target_lufs is not None:
         low, high = LUFS_RANGE
         if not (isinstance(target_lufs, (int, float)) and math.isfinite(target_lufs) and low <= target_lufs <= high):
@@ -194,8 +196,13 @@ def _stage(files: FileSet, target: Path, signal: np.ndarray, gain: np.float32, s
            bit_depth: int) -> None:
     """Stage one file; the gain is applied here, one file at a time, not to all at once."""
     def write(tmp: Path) -> None:
-        write_audio(tmp, quantise(signal * gain, bit_depth), sample_rate, format=FORMATS[fmt],
-                    subtype=SUBTYPES[bit_depth])
+        if fmt == "mp3":
+            data, subtype = np.clip(signal * gain, -1.0, 1.0).astype(np.float32), MP3_SUBTYPE
+        elif bit_depth == 32:
+            data, subtype = np.asarray(signal * gain, dtype=np.float32), SUBTYPES[32]
+        else:
+            data, subtype = quantise(signal * gain, bit_depth), SUBTYPES[bit_depth]
+        write_audio(tmp, data, sample_rate, format=FORMATS[fmt], subtype=subtype)
     try:
         files.stage(target, write)
     except (OSError, RuntimeError) as err:
@@ -297,6 +304,8 @@ def _check_plan(mix_path, stems_dir, format, bit_depth, target_lufs) -> _Plan:
     mix_fmt = _format_for(mix, format) if mix is not None else ""
     stems_fmt = _format_for(Path(f"stems.{format or mix_fmt or 'wav'}"), format or mix_fmt or "wav")
     _check_options(bit_depth, target_lufs)
+    if bit_depth == 32 and "flac" in (mix_fmt, stems_fmt if stems is not None else ""):
+        raise ExportError("FLAC holds no 32-bit float samples: export 32-bit float as WAV, or FLAC at 16 or 24 bits")
     for target in (t for t in (mix, stems) if t is not None):
         try:
             if target is mix:

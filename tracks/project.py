@@ -26,7 +26,7 @@ import json
 import os
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -47,6 +47,9 @@ from tracks.take import Take
 from tracks.take_audio import TakeFileError, audio_scale, read_take_file, write_take_file
 from tracks.user_path import os_reason, user_path
 from tracks.track import Track
+
+Progress = Callable[[float, str], None]
+"""Called with a fraction in [0, 1] and a short message (a save writing its takes, an open reading them)."""
 
 PROJECT_SUFFIX = ".resonant"
 SESSION_FILE = "session.json"
@@ -84,7 +87,7 @@ def is_project(folder: str | os.PathLike) -> bool:
 
 
 # --- saving --------------------------------------------------------------------------------------
-def save_project(session: Session, folder: str | os.PathLike) -> Path:
+def save_project(session: Session, folder: str | os.PathLike, *, progress: Progress | None = None) -> Path:
     """Save ``session`` to ``folder`` (``.resonant`` is appended if missing); returns the folder.
 
     Raises ProjectError, with nothing changed on disk, when the path is taken by something
@@ -98,18 +101,18 @@ def save_project(session: Session, folder: str | os.PathLike) -> Path:
     try:
         _check_target(path)
         with _locked(path, "a save"):
-            return _save_project(session, path)
+            return _save_project(session, path, progress)
     except OSError as err:  # from a check before the write (the write reports its own)
         raise ProjectError(f"cannot save to {path}: {os_reason(err)}") from None
 
 
-def _save_project(session: Session, path: Path) -> Path:
+def _save_project(session: Session, path: Path, progress: Progress | None = None) -> Path:
     autosave = path / AUTOSAVE_FILE
     replaced = listed_take_ids(path / SESSION_FILE) or set()
     owned = _owns_autosave(autosave)
     if owned:
         replaced |= listed_take_ids(autosave) or set()
-    journal = _write(session, path, SESSION_FILE, replaced)
+    journal = _write(session, path, SESSION_FILE, replaced, progress)
     try:
         if owned:
             _forget_autosave(autosave)
@@ -229,7 +232,8 @@ def _check_target(path: Path) -> None:
         raise ProjectError(f"cannot save to {path}: {err}") from None
 
 
-def _write(session: Session, path: Path, document_name: str, replaced: set[str]) -> Path | None:
+def _write(session: Session, path: Path, document_name: str, replaced: set[str],
+           progress: Progress | None = None) -> Path | None:
     """Write new take files, then the document (the commit point).
 
     Before any take file is written, a journal lists the new takes and ``replaced`` (the
@@ -254,7 +258,9 @@ def _write(session: Session, path: Path, document_name: str, replaced: set[str])
         new = [t for t in takes if t.num_samples and not is_regular_file(path / TAKES_DIR / f"{t.id}{TAKE_SUFFIX}")]
         if new or replaced:
             journal = write_journal(path / TAKES_DIR, sorted({t.id for t in new} | replaced))
-        for take in new:
+        for i, take in enumerate(new):
+            if progress is not None:
+                progress(i / len(new), f"writing take {i + 1} of {len(new)}")
             _write_take(path / TAKES_DIR, take, scales[take.id], session.sample_rate, created_files)
         write_bytes_atomic(path / document_name, text.encode("utf-8"))
     except BaseException as err:
@@ -318,11 +324,11 @@ def _dumps(document: dict) -> str:
 
 
 # --- loading -------------------------------------------------------------------------------------
-def load_project(folder: str | os.PathLike) -> Session:
+def load_project(folder: str | os.PathLike, *, progress: Progress | None = None) -> Session:
     """Open a saved project. Raises ProjectError naming the file at fault; never writes."""
     path = _existing_or_suffixed(folder)
     try:
-        return _read(path, SESSION_FILE)
+        return _read(path, SESSION_FILE, progress)
     except OSError as err:
         raise ProjectError(f"cannot open {path}: {os_reason(err)}") from None
 
@@ -348,7 +354,7 @@ def _existing_or_suffixed(folder: str | os.PathLike) -> Path:
         raise ProjectError(f"cannot open {path}: {os_reason(err)}") from None
 
 
-def _read(path: Path, document_name: str) -> Session:
+def _read(path: Path, document_name: str, progress: Progress | None = None) -> Session:
     if not path.exists():
         raise ProjectError(f"cannot open {path}: there is no such folder")
     if not path.is_dir():
@@ -371,23 +377,28 @@ def _read(path: Path, document_name: str) -> Session:
                            f"this version reads up to {SCHEMA_VERSION}): update the app") from None
     except MalformedDocument as err:
         raise ProjectError(f"cannot open the project: {doc_path} is malformed ({err})") from None
-    audio = _read_takes(path, document)
+    audio = _read_takes(path, document, progress)
     try:
         return _build(document, audio)
     except (ValueError, TypeError) as err:  # check_document should have caught it; say so plainly
         raise ProjectError(f"cannot open the project: {doc_path} is malformed ({err})") from None
 
 
-def _read_takes(path: Path, document: Document) -> dict:
+def _read_takes(path: Path, document: Document, progress: Progress | None = None) -> dict:
     audio = {}
+    total = sum(len(track.takes) for track in document.tracks) or 1
+    done = 0
     try:
         check_takes_dir(path)
     except OutsideProject as err:
         raise ProjectError(f"cannot open the project {path}: {err}") from None
     for track in document.tracks:
         for take in track.takes:
+            done += 1
             if take.id in audio or take.file is None:
                 continue
+            if progress is not None:
+                progress((done - 1) / total, f"reading take {done} of {total}")
             file = path / take.file
             if is_link(file):
                 raise ProjectError(f"cannot open the project: take file {file} is a symbolic link, "

@@ -159,7 +159,8 @@ class Session:
         attr = "active_index" if field == "active" else field
         label = {"active": "Change take", "locked": "Lock" if new else "Unlock",
                  "muted": "Mute" if new else "Unmute", "solo": "Solo" if new else "Unsolo",
-                 "gain_db": "Change gain", "pan": "Change pan", "name": "Rename"}.get(field, field)
+                 "gain_db": "Change gain", "pan": "Change pan", "name": "Rename",
+                 "role": "Change role of"}.get(field, field)
         self.history.record(Step(f"{label} {track.name}",
                                  lambda: setattr(track, attr, old), lambda: setattr(track, attr, new)))
 

@@ -33,7 +33,7 @@ class Track:
         if not name.strip():
             raise ValueError("a track needs a name")
         self.id = id or uuid.uuid4().hex[:12]
-        self.role = role
+        self._role = role
         self._name = name
         self._locked = bool(locked)
         self._muted = bool(muted)
@@ -79,6 +79,18 @@ class Track:
         if not str(value).strip():
             raise ValueError("a track needs a name")
         self._set("name", str(value))
+
+    @property
+    def role(self) -> str:
+        """drums | bass | harmony | melody | other: what the engines take the track for. A
+        locked track's role may change (it changes how others fit it, not its audio)."""
+        return self._role
+
+    @role.setter
+    def role(self, value: str) -> None:
+        if value not in ROLES:
+            raise ValueError(f"unknown role {value!r}: choose one of {', '.join(ROLES)}")
+        self._set("role", str(value))
 
     @property
     def locked(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -64,6 +64,14 @@ class PromptBar(QWidget):
         self.dice_button.setIcon(icon("dice"))
         self.dice_button.setToolTip("Pick a random seed")
         self.dice_button.clicked.connect(lambda: self.seed_box.setValue(random.randint(0, MAX_SEED)))
+        self.pin_button = QToolButton(self)
+        self.pin_button.setObjectName("pinSeedButton")
+        self.pin_button.setText("Pin")
+        self.pin_button.setCheckable(True)
+        self.pin_button.toggled.connect(self._show_pin)
+        self._show_pin(False)
+        # a seed typed (or rolled with the dice) is one the person wants: it pins itself
+        self.seed_box.valueChanged.connect(lambda _v: self.pin_button.setChecked(True))
 
         self.generate_button = QPushButton(icon("generate"), "Generate", self)
         self.generate_button.setObjectName("generateButton")
@@ -79,7 +87,7 @@ class PromptBar(QWidget):
         top.addWidget(self.prompt_edit, 1)
         top.addWidget(self.generate_button)
         self._options = FlowLayout(spacing=6)
-        for w in (self.engine_box, self.bars_box, self.seed_box, self.dice_button):
+        for w in (self.engine_box, self.bars_box, self.seed_box, self.dice_button, self.pin_button):
             self._options.addWidget(w)
         self._picker_index = self._options.count()
         self._layout = QVBoxLayout(self)
@@ -114,6 +122,30 @@ class PromptBar(QWidget):
 
     def seed(self) -> int:
         return self.seed_box.value()
+
+    @property
+    def seed_pinned(self) -> bool:
+        return self.pin_button.isChecked()
+
+    def seed_for_generation(self) -> int:
+        """The seed a Generate uses: the box's when pinned (the same music again), else a new
+        one, shown in the box so the take's seed can be read and pinned."""
+        if not self.seed_pinned:
+            with QSignalBlocker(self.seed_box):
+                self.seed_box.setValue(random.randint(0, MAX_SEED))
+        return self.seed_box.value()
+
+    def show_seed(self, seed: int | None) -> None:
+        """The seed the newest take used (unless a seed is pinned: the box then keeps it)."""
+        if seed is not None and not self.seed_pinned:
+            with QSignalBlocker(self.seed_box):
+                self.seed_box.setValue(int(seed) % (MAX_SEED + 1))
+
+    def _show_pin(self, pinned: bool) -> None:
+        self.pin_button.setToolTip("The seed is pinned: Generate and Regenerate make the same music again. "
+                                   "Click to get a new variation each time" if pinned else
+                                   "Each Generate and Regenerate makes a new variation (the box shows its seed). "
+                                   "Pin to make the same music again")
 
     def set_busy(self, busy: bool) -> None:
         """While a generation runs Generate is off, and its tooltip says why."""

@@ -47,6 +47,18 @@ def shift_wheel_scrolls(plot: pg.PlotWidget, event) -> bool:
     return True
 
 
+def bare_time_plot(plot: pg.PlotWidget, y_min: float, y_max: float) -> None:
+    """A plot with no axes, menu or buttons that pans and zooms in time only (the ruler, a lane)."""
+    item = plot.getPlotItem()
+    item.hideAxis("left")
+    item.hideAxis("bottom")
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    item.setContentsMargins(0, 0, 0, 0)
+    plot.setMouseEnabled(x=True, y=False)
+    plot.setYRange(y_min, y_max, padding=0)
+
+
 class _RulerViewBox(pg.ViewBox):
     """A left-drag draws the loop region (other buttons keep pyqtgraph's own dragging)."""
 
@@ -71,14 +83,7 @@ class BarRuler(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         self._labels: list[pg.TextItem] = []
         super().__init__(parent=parent, background="#15171b", viewBox=_RulerViewBox(self))
-        item = self.getPlotItem()
-        item.hideAxis("left")
-        item.hideAxis("bottom")
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        item.setContentsMargins(0, 0, 0, 0)
-        self.setMouseEnabled(x=True, y=False)
-        self.setYRange(0, 1, padding=0)
+        bare_time_plot(self, 0.0, 1.0)
         self.setFixedHeight(RULER_HEIGHT)
         self.setToolTip("Bars: click to move the playhead, drag to set a loop region, "
                         "wheel to zoom, Shift+wheel to scroll")

@@ -24,6 +24,7 @@ from tracks import Track
 from tracks.errors import TracksError
 from widgets.level_meter import LevelMeter
 from widgets.mix_sliders import gain_slider, pan_slider, pan_text
+from tracks.track import ROLES
 from widgets.theme import icon, icon_with_dim_disabled, role_colour
 
 HEADER_WIDTH = 270
@@ -47,7 +48,13 @@ class TrackHeader(QFrame):
         self.name_label = QLabel("", self)
         self.name_label.setObjectName("trackName")
         self.name_label.setMinimumWidth(60)
-        self.role_label = QLabel("", self)
+        self.role_box = QComboBox(self)
+        self.role_box.setObjectName("roleBox")
+        for role in ROLES:
+            self.role_box.addItem(role, role)
+        self.role_box.setToolTip("The track's role: what the engines take it for (a bass follows the kicks of "
+                                 "any drums track, harmony and melody follow the chords of tonal tracks)")
+        self.role_box.currentIndexChanged.connect(self._role_picked)
 
         self.lock_button = self._tool("lockButton", checkable=True)
         self.lock_button.setIconSize(QSize(18, 18))
@@ -76,7 +83,7 @@ class TrackHeader(QFrame):
         names = QVBoxLayout()
         names.setSpacing(0)
         names.addWidget(self.name_label)
-        names.addWidget(self.role_label)
+        names.addWidget(self.role_box)
         top.addLayout(names, 1)
         for b in (self.lock_button, self.regenerate_button, self.mute_button, self.solo_button):
             top.addWidget(b)
@@ -143,11 +150,7 @@ class TrackHeader(QFrame):
         """Show ``track`` and edit it (a header is reused for another track after ``unbind``)."""
         self.unbind()
         self.track = track
-        colour = role_colour(track.role).name()
-        self._colour = role_colour(track.role)
-        self.role_label.setText(f'<span style="color: {colour}; font-size: 8pt;">{track.role}</span>')
-        self.update()
-        self.name_label.setToolTip(f"{track.name} ({track.role})")
+        self._show_role(track)
         self.mute_button.setToolTip(f"Mute {track.name}: leave it out of the mix")
         self.solo_button.setToolTip(f"Solo {track.name}: hear only soloed tracks")
         track.changed.connect(self._on_track_changed, max_args=3)  # max_args: no signature inspection
@@ -163,7 +166,22 @@ class TrackHeader(QFrame):
 
     # --- document -> widgets ----------------------------------------------------------------
     def _on_track_changed(self, field: str, old: object, new: object) -> None:
+        if field == "role" and self.track is not None:
+            self._show_role(self.track)
         self._refresh_all()
+
+    def _show_role(self, track: Track) -> None:
+        self._colour = role_colour(track.role)
+        with QSignalBlocker(self.role_box):
+            self.role_box.setCurrentIndex(max(0, self.role_box.findData(track.role)))
+        self.role_box.setStyleSheet(f"QComboBox {{ color: {self._colour.name()}; font-size: 8pt; }}")
+        self.update()
+        self.name_label.setToolTip(f"{track.name} ({track.role})")
+
+    def _role_picked(self, _index: int) -> None:
+        role = self.role_box.currentData()
+        if self.track is not None and role and role != self.track.role:
+            self.track.role = role  # undoable: the session records it
 
     def _on_take_added(self, track: Track, take: object) -> None:
         self._refresh_takes()

@@ -76,6 +76,9 @@ class TrackLane(QWidget):
             return
         self._shown_take_id = take_id
         self.waveform.set_audio(None if take is None else take.audio, self.sample_rate, take_id)
+        section = take.params.get("section") if take is not None else None
+        seconds = section.get("seconds") if isinstance(section, dict) else None
+        self.waveform.set_replaced_range(tuple(seconds) if seconds and len(seconds) == 2 else None)
 
     def set_audible(self, audible: bool) -> None:
         if self.waveform.is_dimmed() == audible:

@@ -16,13 +16,15 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 
-from widgets.ruler import shift_wheel_scrolls
+from widgets.ruler import bare_time_plot, shift_wheel_scrolls
 from widgets.theme import GRID_BAR, GRID_BEAT, LANE_BACKGROUND, PLAYHEAD
 
 ENVELOPE_BINS = 6000
 ENVELOPE_CACHE = 16  # takes per lane whose envelopes are kept
 SYNC_ENVELOPE_SAMPLES = 200_000  # shorter takes are reduced on the spot
 LOOP_SHADE = QColor(91, 140, 255, 28)
+REPLACED_SHADE = QColor(255, 204, 51, 22)   # the section a regeneration replaced
+REPLACED_EDGE = QColor(255, 204, 51, 110)
 
 
 def min_max_envelope(audio: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray]:
@@ -92,14 +94,7 @@ class WaveformView(pg.PlotWidget):
         super().__init__(parent=parent, background=LANE_BACKGROUND)
         self.setObjectName("waveform")
         self._colour = QColor(colour)
-        item = self.getPlotItem()
-        item.hideAxis("left")
-        item.hideAxis("bottom")
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        item.setContentsMargins(0, 0, 0, 0)
-        self.setMouseEnabled(x=True, y=False)
-        self.setYRange(-1.05, 1.05, padding=0)
+        bare_time_plot(self, -1.05, 1.05)
         self.setMinimumHeight(72)
         self._bar_lines = pg.PlotDataItem(pen=pg.mkPen(GRID_BAR, width=1), connect="pairs")
         self._beat_lines = pg.PlotDataItem(pen=pg.mkPen(GRID_BEAT, width=1), connect="pairs")
@@ -114,6 +109,14 @@ class WaveformView(pg.PlotWidget):
         self._loop.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks still seek
         self._loop.hide()
         self.addItem(self._loop, ignoreBounds=True)
+        # the bars a section regeneration replaced in the shown take: outlined, so it reads apart
+        # from the loop shading
+        self._replaced = pg.LinearRegionItem((0.0, 0.0), movable=False, brush=REPLACED_SHADE,
+                                             pen=pg.mkPen(REPLACED_EDGE, width=1))
+        self._replaced.setZValue(-15)
+        self._replaced.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._replaced.hide()
+        self.addItem(self._replaced, ignoreBounds=True)
         self._empty = QLabel("no take yet", self)
         self._empty.setStyleSheet("color: #5c626e; background: transparent;")
         self._empty.move(12, 8)
@@ -177,11 +180,14 @@ class WaveformView(pg.PlotWidget):
 
     def set_loop_region(self, region: tuple[float, float] | None) -> None:
         """Shade the loop region (seconds) behind the waveform, or none."""
-        if region is None:
-            self._loop.hide()
-            return
-        self._loop.setRegion(region)
-        self._loop.show()
+        _show_region(self._loop, region)
+
+    def set_replaced_range(self, region: tuple[float, float] | None) -> None:
+        """Mark the range (seconds) a section regeneration put into the shown take, or none."""
+        _show_region(self._replaced, region)
+
+    def replaced_range_shown(self) -> tuple[float, float] | None:
+        return tuple(map(float, self._replaced.getRegion())) if self._replaced.isVisible() else None
 
     def loop_region_shown(self) -> tuple[float, float] | None:
         return tuple(map(float, self._loop.getRegion())) if self._loop.isVisible() else None
@@ -239,3 +245,11 @@ class WaveformView(pg.PlotWidget):
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if not shift_wheel_scrolls(self, event):
             super().wheelEvent(event)
+
+
+def _show_region(item: pg.LinearRegionItem, region: tuple[float, float] | None) -> None:
+    if region is None:
+        item.hide()
+    else:
+        item.setRegion(region)
+        item.show()

@@ -26,14 +26,16 @@ def analyze_file(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECO
 
     Raises ``AnalysisError`` for files that are missing, unreadable, empty or not audio.
     """
-    loaded = read_audio(path, max_seconds=max_seconds)
+    # resampled while it streams in: memory is bounded by the analysis rate, not the file's
+    loaded = read_audio(path, max_seconds=max_seconds, sample_rate=ANALYSIS_RATE)
     warnings = []
     if loaded.truncated:
         warnings.append(
             f"only the first {max_seconds / 60:g} minutes of {loaded.duration / 60:.0f} were analysed"
         )
     return _analyze(
-        loaded.audio, loaded.sample_rate, str(Path(path).expanduser().resolve()), loaded.duration, warnings
+        loaded.audio, loaded.sample_rate, str(Path(path).expanduser().resolve()), loaded.duration, warnings,
+        file_rate=loaded.file_rate, file_channels=loaded.file_channels,
     )
 
 
@@ -50,19 +52,40 @@ def analyze_audio(audio: np.ndarray, sample_rate: int, path: str = "") -> AudioA
     return _analyze(a, int(sample_rate), path, len(audio) / sample_rate, [])
 
 
-def _analyze(audio: np.ndarray, sample_rate: int, path: str, duration: float, warnings: list[str]) -> AudioAnalysis:
+def _analyze(audio: np.ndarray, sample_rate: int, path: str, duration: float, warnings: list[str], *,
+             file_rate: int | None = None, file_channels: int | None = None) -> AudioAnalysis:
+    """``file_rate``/``file_channels``: what the file itself has, when ``audio`` was read at the
+    analysis rate (the reported values are the file's)."""
     seconds = len(audio) / sample_rate
     y = to_analysis_rate(audio, sample_rate)
     f = measure(y, ANALYSIS_RATE)
+    heard = None
+    tempo, beats = f.tempo, f.beats
     if f.silent:
         warnings.append("the audio is silent, so it has no tempo or key")
     elif seconds < MIN_TEMPO_SECONDS:
         warnings.append(f"{seconds:.2f} s is too short to measure a tempo")
-    elif f.tempo is None:
-        warnings.append("no steady beat was found")
+    else:
+        # The project's beat tracker: tempo octave from the backbeat or the chord changes,
+        # a downbeat, chords per bar, a role, and "no key" for drums.
+        from engine.analysis.beats import CLEAR_BEAT
+        from engine.locked import features_from_audio
+
+        heard = features_from_audio(y, ANALYSIS_RATE)
+        if heard.tempo is None or (heard.beat_strength < CLEAR_BEAT and f.tempo is None):
+            tempo, beats = None, np.zeros(0)
+            warnings.append("no steady beat was found")
+        else:
+            tempo, beats = heard.tempo, np.asarray(heard.beats)
+            if heard.beat_strength < CLEAR_BEAT:
+                # A faint beat: librosa's estimate (its tempo prior) is the better guess there.
+                tempo, beats = f.tempo, f.beats
+                warnings.append("the beat is faint, so the tempo is a best guess")
 
     key = None
-    if not f.silent and seconds >= MIN_KEY_SECONDS:
+    if heard is not None and heard.role == "drums":
+        warnings.append("it sounds like drums, which have no key")
+    elif not f.silent and seconds >= MIN_KEY_SECONDS:
         key = estimate_key(f.chroma_mean)
     elif not f.silent:
         warnings.append(f"{seconds:.2f} s is too short to tell the key")
@@ -73,11 +96,11 @@ def _analyze(audio: np.ndarray, sample_rate: int, path: str, duration: float, wa
     return AudioAnalysis(
         path=path,
         duration=float(duration),
-        sample_rate=sample_rate,
-        channels=int(audio.shape[1]),
+        sample_rate=int(file_rate or sample_rate),
+        channels=int(file_channels or audio.shape[1]),
         analysed_seconds=float(seconds),
-        tempo=None if f.tempo is None else float(f.tempo),
-        beats=tuple(float(b) for b in f.beats),
+        tempo=None if tempo is None else float(tempo),
+        beats=tuple(float(b) for b in beats),
         tonic=None if key is None else key.tonic,
         mode=None if key is None else key.mode,
         key_confidence=0.0 if key is None else key.confidence,
@@ -92,6 +115,9 @@ def _analyze(audio: np.ndarray, sample_rate: int, path: str, duration: float, wa
         sound_vector=frozen_array(sound_vector(raw_vector(f))),
         waveform=frozen_array(waveform_envelope(audio)),
         warnings=tuple(warnings),
+        downbeat=None if heard is None or tempo is None else heard.downbeat,
+        chords=() if heard is None else heard.chords,
+        role=None if heard is None else heard.role,
     )
 
 

@@ -55,6 +55,12 @@ class AudioAnalysis:
     waveform: np.ndarray
     """[W, 2] min/max envelope of the analysed audio, for drawing."""
     warnings: tuple[str, ...] = ()
+    downbeat: float | None = None
+    """Seconds to the first beat that starts a bar."""
+    chords: tuple = ()
+    """One ``Chord`` (or None) per bar from ``downbeat``; empty for drums."""
+    role: str | None = None
+    """Proposed from the audio: drums, bass, harmony or melody (None when not measured)."""
 
     @property
     def key_name(self) -> str | None:
@@ -86,6 +92,9 @@ class AudioAnalysis:
             "brightness": round(self.brightness, 1),
             "onset_rate": round(self.onset_rate, 3),
             "num_beats": len(self.beats),
+            "downbeat": None if self.downbeat is None else round(self.downbeat, 4),
+            "role": self.role,
+            "chords": [None if c is None else c.name for c in self.chords],
             "warnings": list(self.warnings),
         }
         if include_arrays:
@@ -139,18 +148,11 @@ class ReferenceAnalysis:
         """The reference's first ``max_seconds`` as float32 ``[N, channels]`` at ``sample_rate``."""
         from engine.analysis.audio_io import read_audio
 
-        loaded = read_audio(self.path, max_seconds=max_seconds)
+        loaded = read_audio(self.path, max_seconds=max_seconds, sample_rate=sample_rate,
+                            channels=channels if channels in (1, 2) else None)
         audio = loaded.audio
-        if channels == 1:
-            audio = audio.mean(axis=1, keepdims=True)
-        elif audio.shape[1] == 1:
-            audio = np.repeat(audio, channels, axis=1)
-        else:
-            audio = audio[:, :channels]
-        if loaded.sample_rate != sample_rate:
-            import soxr
-
-            audio = soxr.resample(audio, loaded.sample_rate, sample_rate, quality="HQ")
+        if audio.shape[1] != channels:
+            audio = np.repeat(audio[:, :1], channels, axis=1) if audio.shape[1] == 1 else audio[:, :channels]
         return np.ascontiguousarray(audio, dtype=np.float32)
 
 

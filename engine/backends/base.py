@@ -41,6 +41,9 @@ class LockedPart:
     role: str
     audio: np.ndarray
     notes: tuple[Note, ...] | None = None
+    features: Any = None
+    """What was heard in ``audio`` (an ``engine.locked.LockedFeatures``), in session time; None
+    until measured. Backends read kicks and chords from it when the part has no notes."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from engine.context import ALL_ROLES, MusicalContext
 from engine.errors import BackendError, GenerationCancelled
 from engine.theory import Note
 from engine.composer import bass, drums, harmony, melody
-from engine.composer.grid import kick_beats_from_audio, kick_beats_from_notes, part_rng
+from engine.composer.grid import kick_beats_from_notes, part_rng
+from engine.composer.listen import follow_locked_chords, locked_drums
 from engine.composer.render import fit_level_for, render_drums, render_tonal
 from engine.composer.styles import check_voice, family_of, voice_for
 
@@ -44,7 +45,7 @@ class ComposerBackend:
         cancel: CancelCallback | None = None,
     ) -> list[GeneratedPart]:
         _check_request(request)
-        ctx = request.context
+        ctx, following = follow_locked_chords(request)
         family = family_of(ctx.genre)
         seen: dict[str, int] = {}
         indices = []
@@ -57,7 +58,8 @@ class ComposerBackend:
             if spec.role == "drums" and indices[i] == 0:
                 drum_cache[i] = self._write_drums(ctx, family, request, indices[i])
         needs_kicks = any(spec.role == "bass" for spec in request.parts)
-        kicks, kick_source = self._kicks(request, family, drum_cache) if needs_kicks else (np.zeros(0), "none")
+        kicks, avoid, kick_source = (self._kicks(request, family, drum_cache) if needs_kicks
+                                     else (np.zeros(0), np.zeros(0), "none"))
 
         results: list[GeneratedPart] = []
         total = len(request.parts)
@@ -73,11 +75,14 @@ class ComposerBackend:
                 audio = render_drums(notes, ctx, request.sample_rate, params["voice"])
             else:
                 voice = check_voice(spec.role, overrides.get("voice") or voice_for(spec.role, ctx.instrument(spec.role), family))
-                notes, params = _write_tonal(spec.role, ctx, family, voice, rng, overrides, kicks, kick_source)
+                notes, params = _write_tonal(spec.role, ctx, family, voice, rng, overrides, kicks, kick_source,
+                                             avoid, following)
                 audio = render_tonal(notes, ctx, request.sample_rate, voice, _PAN[spec.role])
             fit_level_for(spec.role, audio)
             params = {"engine": self.name, "seed": int(request.seed), "role": spec.role,
                       "style": family, **params}
+            if following and spec.role != "drums":
+                params["chords_from"] = "locked tracks"
             results.append(GeneratedPart(spec.name, spec.role, audio, tuple(notes), params))
         if progress is not None:
             progress(1.0, "done")
@@ -95,56 +100,49 @@ class ComposerBackend:
         return notes, {"voice": kit, **plan.to_params()}
 
     def _kicks(self, request: GenerationRequest, family: str,
-               drum_cache: Mapping[int, tuple[list[Note], dict]]) -> tuple[np.ndarray, str]:
-        """Where the kicks are, and where that knowledge came from."""
+               drum_cache: Mapping[int, tuple[list[Note], dict]]) -> tuple[np.ndarray, np.ndarray, str]:
+        """Where the kicks are, the lone snares to keep clear of, and where that came from."""
         ctx = request.context
-        locked = [p for p in request.locked if p.role == "drums"]
-        with_notes = [p for p in locked if p.notes is not None]
-        if with_notes:
-            found = kick_beats_from_notes([n for p in with_notes for n in p.notes])
-            if found.size:
-                return found, "locked drum notes"
-        if locked:
-            found = np.unique(np.concatenate([
-                kick_beats_from_audio(p.audio, request.sample_rate, ctx.tempo) for p in locked]))
-            if found.size:
-                return _merge_close(found, ctx.tempo), "locked drum audio"
+        heard = locked_drums(request)
+        if heard is not None and heard[0].size:
+            return heard
         if drum_cache:
             notes = next(iter(drum_cache.values()))[0]
-            return kick_beats_from_notes(notes), "generated drums"
+            return kick_beats_from_notes(notes), _snare_beats(notes), "generated drums"
         # No drums anywhere: the style's own drum pattern still gives the bass its groove.
         notes, _ = drums.write_drums(ctx, family, part_rng(request.seed, "drums", 0))
-        return kick_beats_from_notes(notes), "style pattern"
+        return kick_beats_from_notes(notes), _snare_beats(notes), "style pattern"
+
+
+def _snare_beats(notes) -> np.ndarray:
+    kicks = set(kick_beats_from_notes(notes).round(6))
+    return np.asarray(sorted({round(float(n[1]), 6) for n in notes if int(n[0]) in (38, 39, 40)} - kicks))
 
 
 def _write_tonal(role: str, ctx: MusicalContext, family: str, voice: str, rng: np.random.Generator,
-                 overrides: Mapping[str, Any], kicks: np.ndarray, kick_source: str) -> tuple[list[Note], dict]:
+                 overrides: Mapping[str, Any], kicks: np.ndarray, kick_source: str,
+                 avoid: np.ndarray, following: bool = False) -> tuple[list[Note], dict]:
     if role == "bass":
         # Defaults are drawn even when pinned, so pinning a choice leaves the rest unchanged.
         default = bass.default_pattern(family, ctx.energy, rng)
         pattern = overrides.get("pattern") or default
-        notes = bass.write_bass(ctx, kicks, pattern, rng)
-        return notes, {"voice": voice, "pattern": pattern, "kick_source": kick_source, "kicks": len(kicks)}
+        default_groove = bass.default_groove(pattern, ctx.energy, rng)
+        groove = overrides.get("groove") or default_groove
+        notes = bass.write_bass(ctx, kicks, pattern, rng, avoid, groove)
+        return notes, {"voice": voice, "pattern": pattern, "groove": groove, "kick_source": kick_source,
+                       "kicks": len(kicks)}
     if role == "harmony":
         rhythm = overrides.get("rhythm") or overrides.get("pattern") or harmony.default_rhythm(ctx, family, voice)
         notes, params = harmony.write_harmony(ctx, rhythm, rng)
         return notes, {"voice": voice, **params}
     if role == "melody":
-        notes, params = melody.write_melody(ctx, rng, overrides.get("form") or overrides.get("pattern"))
+        notes, params = melody.write_melody(ctx, rng, overrides.get("form") or overrides.get("pattern"),
+                                            chord_tones=0.8 if following else 0.0)
         return notes, {"voice": voice, **params}
     default = melody.default_texture(family, voice, rng)
     texture = overrides.get("texture") or overrides.get("pattern") or default
     notes, params = melody.write_texture(ctx, texture, rng)
     return notes, {"voice": voice, **params}
-
-
-def _merge_close(beats: np.ndarray, tempo: float) -> np.ndarray:
-    """Drop kicks within 30 ms of an earlier one (the same kick heard in two locked tracks)."""
-    keep: list[float] = []
-    for b in np.sort(beats):
-        if not keep or (b - keep[-1]) * 60.0 / tempo > 0.03:
-            keep.append(float(b))
-    return np.asarray(keep)
 
 
 def _role_overrides(params: Mapping[str, Any], role: str) -> Mapping[str, Any]:

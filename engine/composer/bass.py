@@ -21,6 +21,16 @@ LOW, HIGH = 28, 52
 _ROOT_LOW, _ROOT_TOP, _ROOT_CENTRE = 33, 47, 40
 
 PATTERNS = ("kick_follow", "kick_sustain", "offbeat", "octave", "rolling")
+GROOVES = ("plain", "pickups", "answer", "drive")
+"""What a kick-led bass adds to the kicks: nothing, a pickup before bar lines, an answer on a free
+eighth after a long kick, or both. Drawn from the seed, so regenerating varies the rhythm."""
+
+
+def default_groove(pattern: str, energy: float, rng: np.random.Generator) -> str:
+    """The seed's groove; busier grooves are likelier at higher energy."""
+    drive = float(np.clip(energy, 0.0, 1.0))
+    weights = np.array([1.0, 1.0 + drive, 0.8 + drive, 0.3 + drive])
+    return GROOVES[int(rng.choice(len(GROOVES), p=weights / weights.sum()))]
 
 
 def default_pattern(family: str, energy: float, rng: np.random.Generator) -> str:
@@ -34,21 +44,49 @@ def default_pattern(family: str, energy: float, rng: np.random.Generator) -> str
     return "kick_follow"
 
 
-def _onsets(pattern: str, kicks: np.ndarray, context: MusicalContext, energy: float) -> list[tuple[float, str]]:
-    """(start beat, kind) of every bass note; kind is "kick", "off" or "pickup"."""
+def _free(at: float, kicks: np.ndarray, avoid: np.ndarray, room: float = 0.3) -> bool:
+    """No kick and no snare within ``room`` beats of ``at``."""
+    near = lambda xs: xs.size and float(np.min(np.abs(xs - at))) < room  # noqa: E731
+    return not near(kicks) and not near(avoid)
+
+
+def _onsets(pattern: str, kicks: np.ndarray, context: MusicalContext, energy: float,
+            avoid: np.ndarray | None = None, groove: str = "pickups") -> list[tuple[float, str]]:
+    """(start beat, kind) of every bass note; kind is "kick", "off" or "pickup".
+
+    ``avoid`` are beats of snares with no kick: added notes keep clear of them, so the bass
+    does not double the backbeat.
+    """
     total = context.total_beats
     bpb = context.beats_per_bar
     kicks = kicks[(kicks >= 0) & (kicks < total - 1e-9)]
+    avoid = np.zeros(0) if avoid is None else np.asarray(avoid, dtype=np.float64)
     out: list[tuple[float, str]] = []
     if pattern in ("kick_follow", "kick_sustain"):
         out = [(float(k), "kick") for k in kicks]
-        if pattern == "kick_follow" and energy > 0.5:
+        if pattern == "kick_follow" and groove in ("pickups", "drive"):
             # A pickup on the last eighth before a bar line when the kicks leave room for one.
             for bar in range(1, context.bars):
                 at = bar * bpb - 0.5
                 before = kicks[kicks < bar * bpb]
-                if before.size and at - before[-1] >= 1.0 - 1e-9:
+                if before.size and at - before[-1] >= 1.0 - 1e-9 and _free(at, kicks, avoid, 0.2):
                     out.append((at, "pickup"))
+        if pattern == "kick_follow" and groove in ("answer", "drive"):
+            # One answer per bar, an eighth or a beat into the bar's longest gap between kicks.
+            bounds = list(kicks) + [total]
+            gaps = [(nxt - k, k, nxt) for k, nxt in zip(bounds[:-1], bounds[1:]) if nxt - k >= 1.0 - 1e-9]
+            by_bar: dict[int, tuple[float, float, float]] = {}
+            for gap in gaps:
+                bar = int(gap[1] // bpb)
+                if bar not in by_bar or gap[0] > by_bar[bar][0]:
+                    by_bar[bar] = gap
+            for _, k, nxt in sorted(by_bar.values(), key=lambda g: g[1]):
+                first = np.ceil((k + 0.5) * 2.0 - 1e-6) / 2.0  # the answer sits on the eighth grid
+                for at in (first + 0.5, first, first + 1.0):
+                    at = float(at)
+                    if at < nxt - 0.4 and _free(at, kicks, avoid, 0.3):
+                        out.append((at, "off"))
+                        break
     elif pattern in ("offbeat", "octave"):
         kick_set = {round(float(k), 4) for k in kicks}
         for bar in range(context.bars):
@@ -111,12 +149,16 @@ def _approach(next_root: int, scale: tuple[int, ...], from_below: bool) -> int:
     return next_root
 
 
-def write_bass(context: MusicalContext, kicks: np.ndarray, pattern: str, rng: np.random.Generator) -> list[Note]:
-    """Bass notes for the whole context, placed on ``kicks`` (beats) in ``pattern``."""
+def write_bass(context: MusicalContext, kicks: np.ndarray, pattern: str, rng: np.random.Generator,
+               avoid: np.ndarray | None = None, groove: str = "pickups") -> list[Note]:
+    """Bass notes for the whole context, placed on ``kicks`` (beats) in ``pattern`` and ``groove``,
+    keeping added notes clear of ``avoid`` (beats of snares without a kick)."""
+    if groove not in GROOVES:
+        raise BackendError(f"the composer has no bass groove {groove!r}: choose one of {', '.join(GROOVES)}")
     scale = scale_pitch_classes(context.tonic, context.mode)
     roots = _voice_led_roots(context)
     bpb = context.beats_per_bar
-    onsets = _onsets(pattern, np.asarray(kicks, dtype=np.float64), context, context.energy)
+    onsets = _onsets(pattern, np.asarray(kicks, dtype=np.float64), context, context.energy, avoid, groove)
     max_len = {"kick_follow": 2.0, "kick_sustain": 4.0, "offbeat": 0.4, "octave": 0.45, "rolling": 0.25}[pattern]
     # Rolling sixteenths are nearly legato: short gaps would chop the low end into a buzz.
     gap = 0.03 if pattern == "rolling" else 0.06

@@ -22,9 +22,13 @@ _STEPS = np.array([-3, -2, -1, 0, 1, 2, 3, 4])
 _STEP_WEIGHTS = np.array([0.04, 0.14, 0.3, 0.08, 0.28, 0.1, 0.04, 0.02])
 
 
-def _ladder(context: MusicalContext) -> np.ndarray:
-    """Every in-scale MIDI pitch from LOW to HIGH, ascending."""
+def _ladder(context: MusicalContext, with_chords: bool = False) -> np.ndarray:
+    """Every in-scale MIDI pitch from LOW to HIGH, ascending (and the chords' own tones when
+    the chords come from a locked part, which may leave the scale)."""
     scale = set(scale_pitch_classes(context.tonic, context.mode))
+    if with_chords:
+        for c in context.chords:
+            scale |= set(c.pitch_classes)
     return np.array([p for p in range(LOW, HIGH + 1) if p % 12 in scale])
 
 
@@ -71,13 +75,18 @@ def _nearest_index(ladder: np.ndarray, index: int, allowed: set[int]) -> int:
     return index
 
 
-def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | None = None) -> tuple[list[Note], dict]:
-    """Melody notes for the whole context and the resolved choices (form)."""
+def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | None = None,
+                 chord_tones: float = 0.0) -> tuple[list[Note], dict]:
+    """Melody notes for the whole context and the resolved choices (form).
+
+    ``chord_tones`` (0..1) is the chance that a weak-beat note also lands on a chord tone: set
+    when the chords come from a locked part, whose notes a melody should sit in.
+    """
     drawn = FORMS[int(rng.integers(len(FORMS)))]  # drawn even when pinned: the rest stays the same
     form = drawn if form is None else form
     if form not in FORMS:
         raise BackendError(f"the composer has no melody form {form!r}: choose one of {', '.join(FORMS)}")
-    ladder = _ladder(context)
+    ladder = _ladder(context, chord_tones > 0)
     scale_list = scale_pitch_classes(context.tonic, context.mode)
     scale = set(scale_list)
     tonic_triad = {scale_list[0], scale_list[2], scale_list[4]}
@@ -105,7 +114,8 @@ def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | 
             if start >= context.total_beats - 1e-9:
                 break
             index = int(np.clip(index + step, 0, len(ladder) - 1))
-            chord = set(_chord_pcs(context, start)) & scale or scale
+            heard = set(_chord_pcs(context, start))
+            chord = heard if chord_tones > 0 else (heard & scale or scale)
             last = i == len(rhythm) - 1
             in_bar = offset % context.beats_per_bar
             strong = _is_strong(in_bar, context)
@@ -122,6 +132,8 @@ def write_melody(context: MusicalContext, rng: np.random.Generator, form: str | 
                 index = _nearest_index(ladder, index, {key_third})
             elif last or strong or dur >= 1.0:
                 index = _nearest_index(ladder, index, home_tones)  # held notes count as strong
+            elif chord_tones > 0 and rng.random() < chord_tones:
+                index = _nearest_index(ladder, index, chord)
             dur = min(dur, context.total_beats - start)
             vel = 100 if _is_strong(offset % context.beats_per_bar, context) else 86
             vel = int(np.clip(vel + rng.integers(-6, 7), 40, 127))

@@ -18,7 +18,7 @@ from typing import Any
 import mlx.core as mx
 
 from engine.errors import ModelError
-from engine.musicgen.config import MusicGenConfig
+from engine.musicgen.config import MusicGenConfig, check_config_against_weights
 
 DTYPES = {"float32": mx.float32, "float16": mx.float16, "bfloat16": mx.bfloat16}
 CONVERTED_FORMAT = "resonant-musicgen-mlx-1"
@@ -43,8 +43,8 @@ def _read_json(path: Path, what: str) -> dict:
     return data
 
 
-def check_safetensors(path: Path) -> None:
-    """Raise ``ModelError`` unless ``path`` is a complete safetensors file (header and data present)."""
+def check_safetensors(path: Path) -> dict[str, tuple[int, ...]]:
+    """Raise ``ModelError`` unless ``path`` is a complete safetensors file; return its tensor shapes."""
     try:
         size = path.stat().st_size
         with path.open("rb") as f:
@@ -63,6 +63,30 @@ def check_safetensors(path: Path) -> None:
     if 8 + header_len + end > size:
         missing = 8 + header_len + end - size
         raise ModelError(f"{path} is truncated ({missing} bytes missing): download it again")
+    try:
+        return {k: tuple(int(d) for d in v["shape"]) for k, v in header.items() if k != "__metadata__"}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path} has a damaged safetensors header ({exc.__class__.__name__}): download it again") from exc
+
+
+def shard_path(folder: Path, name: object, index: Path) -> Path:
+    """The shard a model index names, refused unless it is a plain file name inside ``folder``.
+
+    An index is data from the internet: ``../../etc/x``, an absolute path or a link that
+    leads out of the folder must not make the loader read elsewhere.
+    """
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name \
+            or Path(name).name != name or Path(name).is_absolute() or "\0" in name:
+        raise ModelError(f"{index} names a shard {str(name)[:80]!r} that is not a plain file name in the model "
+                         "folder: the index is damaged or unsafe")
+    path = folder / name
+    try:
+        inside = path.resolve().parent == folder.resolve()
+    except (OSError, RuntimeError):
+        inside = False
+    if path.is_symlink() and not inside:
+        raise ModelError(f"{index} names shard {name}, a link that leads out of the model folder: copy the file in")
+    return path
 
 
 def open_folder(model_dir: str | os.PathLike) -> CheckpointFolder:
@@ -85,7 +109,9 @@ def open_folder(model_dir: str | os.PathLike) -> CheckpointFolder:
         weight_map = _read_json(index, "model.safetensors.index.json").get("weight_map")
         if not isinstance(weight_map, dict) or not weight_map:
             raise ModelError(f"{index} has no weight_map: the folder is damaged")
-        files = tuple(path / name for name in sorted(set(weight_map.values())))
+        for name in weight_map.values():
+            shard_path(path, name, index)
+        files = tuple(shard_path(path, name, index) for name in sorted(set(weight_map.values())))
         missing = [f.name for f in files if not f.is_file()]
         if missing:
             raise ModelError(f"{path} lacks shard {missing[0]} named in its index: finish the download")
@@ -93,8 +119,10 @@ def open_folder(model_dir: str | os.PathLike) -> CheckpointFolder:
         pickled = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt")]
         hint = f" (it has {pickled[0]}, a pickle, which is never loaded)" if pickled else ""
         raise ModelError(f"{path} has no model.safetensors{hint}: download the safetensors weights")
+    shapes: dict[str, tuple[int, ...]] = {}
     for f in files:
-        check_safetensors(f)
+        shapes.update(check_safetensors(f))
+    check_config_against_weights(config, shapes, config_path)
 
     generation = _read_json(path / "generation_config.json", "generation_config.json") \
         if (path / "generation_config.json").is_file() else {}

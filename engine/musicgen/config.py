@@ -173,14 +173,22 @@ class MusicGenConfig:
 
     def check_supported(self, where: str) -> None:
         audio, decoder = self.audio_encoder, self.decoder
-        if decoder.audio_channels != 1:
-            raise ModelError(f"{where} is a stereo MusicGen checkpoint, which this build does not support yet: use a mono one")
+        if decoder.audio_channels not in (1, 2) or decoder.num_codebooks % decoder.audio_channels:
+            raise ModelError(f"{where} describes {decoder.audio_channels} audio channels over {decoder.num_codebooks} "
+                             "codebooks: MusicGen is mono, or stereo with an even number of codebooks")
+        if audio.audio_channels != 1:
+            raise ModelError(f"{where} uses a {audio.audio_channels}-channel EnCodec; MusicGen's codec is mono")
         if audio.norm_type != "weight_norm" or audio.normalize or audio.chunk_length_s is not None:
             raise ModelError(f"{where} uses an EnCodec variant other than MusicGen's 32 kHz codec, which is not supported")
         if decoder.hidden_size % decoder.num_attention_heads:
             raise ModelError(f"{where} is inconsistent: hidden_size is not a multiple of num_attention_heads")
-        if audio.num_quantizers < decoder.num_codebooks:
+        if audio.num_quantizers < decoder.num_codebooks // decoder.audio_channels:
             raise ModelError(f"{where} is inconsistent: EnCodec has fewer codebooks than the decoder predicts")
+
+    @property
+    def audio_channels(self) -> int:
+        """1 for mono; 2 for the stereo checkpoints (codebooks interleaved left, right, left, ...)."""
+        return self.decoder.audio_channels
 
     @property
     def has_text_projection(self) -> bool:
@@ -200,3 +208,58 @@ class MusicGenConfig:
             if value is not None:
                 return int(value)
         return d.vocab_size
+
+
+def _count(shapes: Mapping[str, tuple[int, ...]], prefix: str) -> int:
+    """How many ``prefix{i}.`` entries the weights hold (layers, blocks, heads)."""
+    found = set()
+    for key in shapes:
+        if key.startswith(prefix):
+            head = key[len(prefix):].split(".", 1)[0]
+            if head.isdigit():
+                found.add(int(head))
+    return len(found)
+
+
+def check_config_against_weights(config: MusicGenConfig, shapes: Mapping[str, tuple[int, ...]], where) -> None:
+    """Compare a config.json with the weight files' headers before anything is built or allocated.
+
+    A config can claim any size (200,000 layers, a 10**9 vocabulary); building the model first
+    would try to allocate it. The headers are tiny and already read, so the counts and the key
+    shapes are checked against them here, and a mismatch is one sentence.
+    """
+    d, t, a = config.decoder, config.text_encoder, config.audio_encoder
+    counts = [
+        ("decoder layers (num_hidden_layers)", d.num_hidden_layers, _count(shapes, "decoder.model.decoder.layers.")),
+        ("codebooks (num_codebooks)", d.num_codebooks, _count(shapes, "decoder.lm_heads.")),
+        ("T5 layers (num_layers)", t.num_layers, _count(shapes, "text_encoder.encoder.block.")),
+    ]
+    for what, claimed, present in counts:
+        if claimed != present:
+            raise ModelError(f"{where} claims {claimed} {what} but the weights hold {present}: "
+                             "the config does not belong to these weights")
+    quantizers = _count(shapes, "audio_encoder.quantizer.layers.")
+    if quantizers < a.num_quantizers:
+        raise ModelError(f"{where} claims {a.num_quantizers} EnCodec codebooks but the weights hold {quantizers}: "
+                         "the config does not belong to these weights")
+    expected = {
+        "decoder.model.decoder.embed_tokens.0.weight": (d.vocab_size + 1, d.hidden_size),
+        "decoder.lm_heads.0.weight": (d.vocab_size, d.hidden_size),
+        "decoder.model.decoder.layers.0.fc1.weight": (d.ffn_dim, d.hidden_size),
+        "decoder.model.decoder.layers.0.self_attn.q_proj.weight": (d.hidden_size, d.hidden_size),
+        "text_encoder.encoder.block.0.layer.0.SelfAttention.q.weight": (t.num_heads * t.d_kv, t.d_model),
+        "text_encoder.encoder.block.0.layer.1.DenseReluDense." + ("wi_0" if t.is_gated else "wi") + ".weight":
+            (t.d_ff, t.d_model),
+        "audio_encoder.quantizer.layers.0.codebook.embed": (a.codebook_size, a.codebook_dimension),
+    }
+    for key, shape in expected.items():
+        if key not in shapes:
+            raise ModelError(f"the weights lack {key}, which {where} calls for: the checkpoint is partial "
+                             "or does not match its config")
+        if tuple(shapes[key]) != shape:
+            raise ModelError(f"{where} does not match its weights: {key} has shape {tuple(shapes[key])}, "
+                             f"the config implies {shape}")
+    vocab = shapes.get("text_encoder.shared.weight") or shapes.get("text_encoder.encoder.embed_tokens.weight")
+    if vocab is None or tuple(vocab) != (t.vocab_size, t.d_model):
+        raise ModelError(f"{where} does not match its weights: the T5 embedding is {vocab}, "
+                         f"the config implies {(t.vocab_size, t.d_model)}")

@@ -29,8 +29,37 @@ def sinusoidal_positions(positions: np.ndarray, dims: int) -> np.ndarray:
     return table
 
 
+class PositionTable:
+    """The sinusoidal table as one MLX array per dtype, built once and grown by doubling.
+
+    Rebuilding it in numpy on every decoding step cost a host round trip per step.
+    """
+
+    def __init__(self, dims: int, length: int = 2048):
+        self.dims = dims
+        self._length = length
+        self._tables: dict = {}
+
+    def rows(self, offset: int, length: int, dtype) -> mx.array:
+        """``[length, dims]`` rows for positions ``offset ... offset + length - 1``."""
+        if offset + length > self._length:
+            while offset + length > self._length:
+                self._length *= 2
+            self._tables.clear()
+        table = self._tables.get(dtype)
+        if table is None:
+            table = mx.array(sinusoidal_positions(np.arange(self._length), self.dims)).astype(dtype)
+            self._tables[dtype] = table
+        return table[offset: offset + length]
+
+
 class KVCache:
-    """Keys and values of one self-attention layer, ``[B, H, L, D]``, grown in chunks."""
+    """Keys and values of one self-attention layer, ``[B, H, L, D]``, grown in chunks of ``step``.
+
+    Growth follows mlx-lm's rule: the new room is sized from the update (``ceil(L / step)``
+    chunks), and a partly filled buffer is first cut to what it holds, so an update of any
+    length after any fill fits.
+    """
 
     step = 256
 
@@ -41,20 +70,35 @@ class KVCache:
 
     def update(self, keys: mx.array, values: mx.array) -> tuple[mx.array, mx.array]:
         B, H, L, D = keys.shape
-        needed = self.offset + L
-        if self.keys is None or needed > self.keys.shape[2]:
-            grow = ((needed + self.step - 1) // self.step) * self.step - (0 if self.keys is None else self.keys.shape[2])
-            new_k = mx.zeros((B, H, grow, D), keys.dtype)
-            new_v = mx.zeros((B, H, grow, D), values.dtype)
+        prev = self.offset
+        if self.keys is None or prev + L > self.keys.shape[2]:
+            chunks = (self.step + L - 1) // self.step
+            new_k = mx.zeros((B, H, chunks * self.step, D), keys.dtype)
+            new_v = mx.zeros((B, H, chunks * self.step, values.shape[3]), values.dtype)
             if self.keys is None:
                 self.keys, self.values = new_k, new_v
             else:
-                self.keys = mx.concatenate([self.keys[:, :, : self.offset], new_k], axis=2)
-                self.values = mx.concatenate([self.values[:, :, : self.offset], new_v], axis=2)
-        self.keys[:, :, self.offset: needed] = keys
-        self.values[:, :, self.offset: needed] = values
-        self.offset = needed
-        return self.keys[:, :, :needed], self.values[:, :, :needed]
+                if prev % self.step:
+                    self.keys, self.values = self.keys[:, :, :prev], self.values[:, :, :prev]
+                self.keys = mx.concatenate([self.keys, new_k], axis=2)
+                self.values = mx.concatenate([self.values, new_v], axis=2)
+        self.offset = prev + L
+        self.keys[:, :, prev: self.offset] = keys
+        self.values[:, :, prev: self.offset] = values
+        return self.keys[:, :, : self.offset], self.values[:, :, : self.offset]
+
+
+def cross_attention_mask(mask: mx.array) -> mx.array:
+    """``[B, S]`` 0/1 padding mask -> boolean ``[B, 1, 1, S]`` (True = attend).
+
+    Boolean, not an additive ``-1e9``: that constant is ``-inf`` in float16 and turned the
+    unconditional (all-masked) rows of guidance into NaN. A row with no key at all (the
+    null condition) attends to every key instead; its states are zeros, so it reads zeros,
+    which is what transformers' uniform softmax over masked keys gives too.
+    """
+    keep = mask > 0
+    empty = mx.logical_not(keep.any(axis=-1, keepdims=True))
+    return mx.logical_or(keep, empty)[:, None, None, :]
 
 
 class MusicgenAttention(nn.Module):
@@ -114,6 +158,7 @@ class MusicgenDecoder(nn.Module):
         self.embed_tokens = [nn.Embedding(config.vocab_size + 1, config.hidden_size) for _ in range(config.num_codebooks)]
         self.layers = [MusicgenDecoderLayer(config, cross_attention) for _ in range(config.num_hidden_layers)]
         self.layer_norm = nn.LayerNorm(config.hidden_size)
+        self.positions = PositionTable(config.hidden_size)
 
     def embed(self, tokens: mx.array) -> mx.array:
         """``[B, K, T]`` codes -> ``[B, T, D]``: the sum of one embedding per codebook.
@@ -128,13 +173,10 @@ class MusicgenDecoder(nn.Module):
     def __call__(self, inputs: mx.array, cache: list[KVCache], cross: list | None) -> mx.array:
         B, L, D = inputs.shape
         offset = cache[0].offset
-        positions = mx.array(sinusoidal_positions(np.arange(offset, offset + L), D)).astype(inputs.dtype)
-        x = inputs + positions
-        mask = None
-        if L > 1:
-            rows = np.arange(L)[:, None] + offset
-            cols = np.arange(offset + L)[None, :]
-            mask = mx.array(np.where(cols <= rows, 0.0, -np.inf).astype(np.float32)).astype(x.dtype)
+        x = inputs + self.positions.rows(offset, L, inputs.dtype)
+        # One query sees every cached key; several see the keys up to their own position
+        # (the causal mask aligned to the cache's end, built inside the fused kernel).
+        mask = "causal" if L > 1 else None
         for i, layer in enumerate(self.layers):
             x = layer(x, cache[i], mask, None if cross is None else cross[i])
         return self.layer_norm(x)
@@ -164,21 +206,24 @@ class MusicgenForCausalLM(nn.Module):
 
     def cross_states(self, states: mx.array, mask: mx.array) -> list:
         """Per-layer cross-attention keys/values for ``states [B, S, D]`` with ``mask [B, S]``, computed once."""
-        additive = mx.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(states.dtype)
-        return [(*layer.encoder_attn.cross_keys_values(states), additive) for layer in self.model.decoder.layers]
+        keep = cross_attention_mask(mask)
+        return [(*layer.encoder_attn.cross_keys_values(states), keep) for layer in self.model.decoder.layers]
 
     def __call__(self, tokens: mx.array, cache: list[KVCache], cross: list | None = None,
-                 prefix: mx.array | None = None) -> mx.array:
-        """``tokens [B, K, T]`` -> logits ``[B, K, T, V]``.
+                 prefix: mx.array | None = None, last_only: bool = False) -> mx.array:
+        """``tokens [B, K, T]`` -> logits ``[B, K, T, V]`` (``[B, K, 1, V]`` with ``last_only``).
 
         ``prefix [B, P, D]``: embeddings placed before the tokens (melody conditioning); their
-        outputs are dropped.
+        outputs are dropped. ``last_only``: run the heads on the last position alone, which
+        is all decoding needs (the heads over a 600-frame prompt were a large waste).
         """
         decoder = self.model.decoder
         x = decoder.embed(tokens)
         if prefix is not None:
             x = mx.concatenate([prefix.astype(x.dtype), x], axis=1)
         h = decoder(x, cache, cross)
-        if prefix is not None:
+        if last_only:
+            h = h[:, -1:]
+        elif prefix is not None:
             h = h[:, prefix.shape[1]:]
         return mx.stack([head(h) for head in self.lm_heads], axis=1)

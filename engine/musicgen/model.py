@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -78,11 +79,19 @@ def _check_weights(model: MusicGen, weights: dict[str, mx.array], where: Path) -
 
 
 def load_model(model_dir: str | os.PathLike, dtype: str = "float32",
-               cache_dir: str | os.PathLike | None = None) -> tuple[MusicGen, CheckpointFolder]:
-    """Build the model a folder describes and load its weights (converted once, then cached)."""
+               cache_dir: str | os.PathLike | None = None,
+               progress: Callable[[float, str], None] | None = None) -> tuple[MusicGen, CheckpointFolder]:
+    """Build the model a folder describes and load its weights (converted once, then cached).
+
+    ``progress(fraction, message)`` hears each stage: checking the folder, reading or
+    converting the weights, placing them in the model.
+    """
+    report = progress or (lambda fraction, message: None)
+    report(0.0, f"checking {Path(model_dir).name if model_dir else 'the model folder'}")
     folder = open_folder(model_dir)
     if dtype not in DTYPES:
         raise ModelError(f"unknown dtype {dtype!r}: choose float32, float16 or bfloat16")
+    report(0.1, "building the model")
     model = MusicGen(folder.config)
 
     def convert(raw: dict[str, mx.array]) -> dict[str, mx.array]:
@@ -94,9 +103,12 @@ def load_model(model_dir: str | os.PathLike, dtype: str = "float32",
         expected = dict(tree_flatten(model.parameters()))
         return {k: v for k, v in converted.items() if k in expected}
 
+    report(0.2, f"reading the {dtype} weights")
     weights = load_converted(folder, dtype, convert, Path(cache_dir) if cache_dir is not None else None)
     _check_weights(model, weights, folder.path)
+    report(0.8, "placing the weights")
     model.load_weights(list(weights.items()), strict=True)
     model.eval()
     mx.eval(model.parameters())
+    report(1.0, f"{folder.path.name} loaded")
     return model, folder

@@ -1,18 +1,39 @@
-"""Choosing the next token from logits: greedy, or sampling with temperature, top-k and top-p."""
+"""Choosing the next token from logits: greedy, or sampling with temperature, top-k and top-p.
+
+Every batch row draws from its own key (``[B, 2]`` uint32, one ``mx.random.key`` per row), so a
+row's tokens do not depend on what else shares the batch. The sampler is one compiled MLX
+function per parameter set: top-k by ``mx.partition`` (no full sort), top-p by a single sort.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from functools import lru_cache
+from typing import Any, Callable, Mapping
 
 import mlx.core as mx
 
 from engine.errors import BackendError
 
+MAX_TOP_K = 1 << 16  # 32x any MusicGen codebook (2048); beyond it a value is a typo, not a choice.
+# A top-k at or above the codebook size keeps every token (as transformers and audiocraft).
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BackendError(f"{name} must be a number (got {value!r})")
+    return float(value)
+
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """How tokens are chosen. ``cfg_coef`` <= 1 turns classifier-free guidance off."""
+    """How tokens are chosen. ``cfg_coef`` <= 1 turns classifier-free guidance off.
+
+    ``top_k`` 0 and ``top_p`` 0 mean off (audiocraft's convention, used by the presets).
+    Every field is checked here, at the engine's door: a bad value is one sentence, not a
+    NaN or an allocation of 10**12 entries later.
+    """
 
     greedy: bool = False
     temperature: float = 1.0
@@ -22,12 +43,21 @@ class SamplingParams:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not self.greedy and self.temperature <= 0:
-            raise BackendError(f"temperature must be above 0 (got {self.temperature}); use greedy decoding instead")
-        if self.top_k < 0:
-            raise BackendError(f"top-k must be 0 (off) or a positive count (got {self.top_k})")
-        if not 0.0 <= self.top_p <= 1.0:
-            raise BackendError(f"top-p must lie between 0 and 1 (got {self.top_p})")
+        temperature = _number("temperature", self.temperature)
+        if not math.isfinite(temperature) or (not self.greedy and temperature <= 0):
+            raise BackendError(f"temperature must be a finite number above 0 (got {self.temperature}); "
+                               "use greedy decoding for the most likely tokens")
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or not 0 <= self.top_k <= MAX_TOP_K:
+            raise BackendError(f"top-k must be 0 (off) or a whole count up to {MAX_TOP_K} (got {self.top_k!r})")
+        top_p = _number("top-p", self.top_p)
+        if not (math.isfinite(top_p) and 0.0 <= top_p <= 1.0):
+            raise BackendError(f"top-p must lie in (0, 1], or be 0 for off (got {self.top_p})")
+        if self.cfg_coef is not None:
+            cfg = _number("the guidance coefficient", self.cfg_coef)
+            if not math.isfinite(cfg) or abs(cfg) > 1000:
+                raise BackendError(f"the guidance coefficient must be a finite number up to 1000 (got {self.cfg_coef})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise BackendError(f"the seed must be a whole number (got {self.seed!r})")
 
     @property
     def uses_cfg(self) -> bool:
@@ -60,32 +90,58 @@ def _top_p_setting(value: Any) -> float:
 
 
 def apply_top_k(logits: mx.array, k: int) -> mx.array:
-    if k <= 0 or k >= logits.shape[-1]:
+    """Keep the ``k`` largest logits (ties with the k-th kept too, as transformers)."""
+    V = logits.shape[-1]
+    if k <= 0 or k >= V:
         return logits
-    kth = mx.sort(logits, axis=-1)[..., -k][..., None]
+    kth = mx.partition(logits, V - k, axis=-1)[..., V - k: V - k + 1]
     return mx.where(logits < kth, -mx.inf, logits)
 
 
 def apply_top_p(logits: mx.array, p: float) -> mx.array:
-    """Keep the smallest set of most likely tokens whose probability reaches ``p`` (always one)."""
+    """Keep the smallest set of most likely tokens whose probability reaches ``p`` (always one).
+
+    A token is kept when the probability of the tokens strictly more likely than it is below
+    ``p``; one descending sort gives the smallest kept probability.
+    """
     if p <= 0.0 or p >= 1.0:
         return logits
     probs = mx.softmax(logits, axis=-1)
-    order = mx.argsort(-probs, axis=-1)
-    sorted_probs = mx.take_along_axis(probs, order, axis=-1)
-    before = mx.cumsum(sorted_probs, axis=-1) - sorted_probs
-    remove_sorted = before >= p
-    remove = mx.take_along_axis(remove_sorted, mx.argsort(order, axis=-1), axis=-1)
-    return mx.where(remove, -mx.inf, logits)
+    descending = -mx.sort(-probs, axis=-1)
+    before = mx.cumsum(descending, axis=-1) - descending
+    kept = mx.maximum((before < p).sum(axis=-1, keepdims=True), 1)
+    smallest = mx.take_along_axis(descending, kept - 1, axis=-1)
+    return mx.where(probs < smallest, -mx.inf, logits)
 
 
-def choose_tokens(logits: mx.array, params: SamplingParams, keys: list[mx.array] | None) -> mx.array:
-    """``logits [B, ..., V]`` -> token ids ``[B, ...]``; row ``b`` draws from ``keys[b]`` alone.
+def masked_logits(logits: mx.array, params: SamplingParams) -> mx.array:
+    """The logits sampling draws from: temperature, then top-k, then top-p (float32)."""
+    logits = logits.astype(mx.float32) / params.temperature
+    return apply_top_p(apply_top_k(logits, params.top_k), params.top_p)
 
-    One key per batch row makes a row's tokens independent of what else is in the batch.
+
+def row_keys(seed: int, batch: int) -> mx.array:
+    """``[batch, 2]`` keys: row ``b`` starts from ``mx.random.key(seed + b)``."""
+    return mx.stack([mx.random.key(seed + b) for b in range(batch)])
+
+
+@lru_cache(maxsize=32)
+def sampler(params: SamplingParams) -> Callable[[mx.array, mx.array], tuple[mx.array, mx.array]]:
+    """A compiled ``(logits [B, ..., V], keys [B, 2]) -> (tokens [B, ...], next keys [B, 2])``.
+
+    Each row splits its key once per call and draws Gumbel noise from the second half.
     """
     if params.greedy:
-        return mx.argmax(logits, axis=-1)
-    logits = logits.astype(mx.float32) / params.temperature
-    logits = apply_top_p(apply_top_k(logits, params.top_k), params.top_p)
-    return mx.stack([mx.random.categorical(logits[b], axis=-1, key=keys[b]) for b in range(logits.shape[0])])
+        return mx.compile(lambda logits, keys: (mx.argmax(logits, axis=-1), keys))
+
+    def one_row(logits: mx.array, key: mx.array):
+        carry, draw = mx.random.split(key)
+        noise = mx.random.gumbel(logits.shape, key=draw)
+        return mx.argmax(masked_logits(logits, params) + noise, axis=-1), carry
+
+    return mx.compile(mx.vmap(one_row))
+
+
+def choose_tokens(logits: mx.array, params: SamplingParams, keys: mx.array) -> tuple[mx.array, mx.array]:
+    """``logits [B, ..., V]`` -> ``(token ids [B, ...], the keys for the next step)``."""
+    return sampler(params)(logits, keys)

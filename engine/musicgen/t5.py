@@ -13,9 +13,6 @@ import numpy as np
 
 from engine.musicgen.config import T5Config
 
-MASKED = -1e9  # additive mask for padding keys; finite so a fully masked row stays a plain average
-
-
 def gelu_new(x: mx.array) -> mx.array:
     """The tanh approximation of GELU (transformers' ``gelu_new``)."""
     return 0.5 * x * (1.0 + mx.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)))
@@ -37,11 +34,9 @@ def activation(name: str):
         raise ValueError(f"unsupported activation {name!r}") from None
 
 
-def relative_position_buckets(length: int, num_buckets: int, max_distance: int) -> np.ndarray:
-    """T5's bidirectional relative-position bucket of every (query, key) pair, ``[L, L]`` int."""
-    context = np.arange(length)[:, None]
-    memory = np.arange(length)[None, :]
-    relative = memory - context
+def relative_position_buckets(relative: np.ndarray, num_buckets: int, max_distance: int) -> np.ndarray:
+    """T5's bidirectional bucket of each relative distance ``key - query`` (int32, same shape)."""
+    relative = np.asarray(relative, dtype=np.int64)
     half = num_buckets // 2
     buckets = (relative > 0).astype(np.int64) * half
     relative = np.abs(relative)
@@ -49,7 +44,15 @@ def relative_position_buckets(length: int, num_buckets: int, max_distance: int) 
     safe = np.maximum(relative, 1).astype(np.float32)  # small distances take the exact branch below
     large = max_exact + (np.log(safe / max_exact) / math.log(max_distance / max_exact) * (half - max_exact)).astype(np.int64)
     large = np.minimum(large, half - 1)
-    return buckets + np.where(relative < max_exact, relative, large)
+    return (buckets + np.where(relative < max_exact, relative, large)).astype(np.int32)
+
+
+def clamp_float16(x: mx.array) -> mx.array:
+    """Keep float16 activations finite, as transformers' T5 does (its feed-forward can overflow 65504)."""
+    if x.dtype != mx.float16:
+        return x
+    limit = float(np.finfo(np.float16).max) - 1000.0
+    return mx.clip(x, -limit, limit)
 
 
 class T5LayerNorm(nn.Module):
@@ -79,9 +82,19 @@ class T5Attention(nn.Module):
         self.max_distance = config.relative_attention_max_distance
 
     def position_bias(self, length: int) -> mx.array:
-        """``[1, H, L, L]`` additive bias from the learned bucket embeddings."""
-        buckets = mx.array(relative_position_buckets(length, self.num_buckets, self.max_distance))
-        return self.relative_attention_bias(buckets).transpose(2, 0, 1)[None]
+        """``[1, H, L, L]`` additive bias from the learned bucket embeddings.
+
+        The bias depends only on ``key - query``, so it is built from the ``2L - 1`` distinct
+        distances (a Toeplitz view), never from an ``L x L`` index matrix.
+        """
+        L = length
+        distances = np.arange(-(L - 1), L)  # key - query, from -(L-1) to L-1
+        per_distance = self.relative_attention_bias(
+            mx.array(relative_position_buckets(distances, self.num_buckets, self.max_distance)))  # [2L-1, H]
+        # flipped[h, i, j] = table[i + j] is bias[h, L-1-i, j] (distance j - (L-1-i)).
+        table = per_distance.T
+        flipped = mx.as_strided(table, shape=(self.num_heads, L, L), strides=(2 * L - 1, 1, 1))
+        return flipped[:, ::-1, :][None]
 
     def __call__(self, x: mx.array, bias: mx.array) -> mx.array:
         B, L, _ = x.shape
@@ -151,10 +164,15 @@ class T5Stack(nn.Module):
 
     def __call__(self, x: mx.array, mask: mx.array) -> mx.array:
         L = x.shape[1]
-        padding = mx.where(mask[:, None, None, :] > 0, 0.0, MASKED).astype(x.dtype)
-        bias = self.block[0].layer[0].SelfAttention.position_bias(L).astype(x.dtype) + padding
+        bias = self.block[0].layer[0].SelfAttention.position_bias(L).astype(x.dtype)
+        # Padding keys get -inf through a boolean select (an additive -1e9 is -inf in float16
+        # anyway, and summed with the bias it could overflow). A prompt with no key at all
+        # would leave a row all -inf (NaN): such a row attends to everything instead.
+        keep = mask > 0
+        keep = mx.logical_or(keep, mx.logical_not(keep.any(axis=-1, keepdims=True)))
+        bias = mx.where(keep[:, None, None, :], bias, mx.array(-mx.inf, x.dtype))
         for block in self.block:
-            x = block(x, bias)
+            x = clamp_float16(block(x, bias))
         return self.final_layer_norm(x)
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import ModelError
+from engine.errors import ModelError, PromptError
+
+DEFAULT_MAX_TOKENS = 512  # T5's model_max_length, when tokenizer_config.json does not say
 
 
 class TextTokenizer:
@@ -37,6 +39,9 @@ class TextTokenizer:
         pad = pad.get("content", "<pad>") if isinstance(pad, dict) else pad
         pad_id = self._tokenizer.token_to_id(pad)
         self.pad_id = 0 if pad_id is None else pad_id
+        limit = settings.get("model_max_length")
+        # transformers writes a huge sentinel (1e30) when a tokenizer has no limit: treat as T5's 512.
+        self.max_tokens = int(limit) if isinstance(limit, (int, float)) and 0 < limit <= 1 << 20 else DEFAULT_MAX_TOKENS
         self._tokenizer.no_truncation()
         self._tokenizer.enable_padding(pad_id=self.pad_id, pad_token=pad)
 
@@ -58,6 +63,10 @@ class TextTokenizer:
 
     def __call__(self, prompts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         encodings = self._tokenizer.encode_batch(list(prompts))
+        longest = max((sum(e.attention_mask) for e in encodings), default=0)
+        if longest > self.max_tokens:
+            raise PromptError(f"a prompt is {longest} tokens long but this model reads at most {self.max_tokens}: "
+                              "shorten it")
         ids = np.array([e.ids for e in encodings], dtype=np.int32)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int32)
         return ids, mask

@@ -30,15 +30,13 @@ import numpy as np
 
 from engine.backends.base import CancelCallback, GeneratedPart, GenerationRequest, ProgressCallback
 from engine.context import MusicalContext
-from engine.errors import BackendError, GenerationCancelled
+from engine.musicgen.backend import run_steps, sampling_params
 from engine.musicgen.conform import MIN_BEAT_STRENGTH, time_stretch, track_beats
-from engine.musicgen.sampling import SamplingParams
 from engine.musicgen_stem.pipeline import StemPipeline
 
 ROLE_STEMS = {"drums": "drums", "bass": "bass", "harmony": "other", "melody": "other", "other": "other"}
 BAND_ORDER = {"harmony": 0, "other": 1, "melody": 2}
 BAND_EDGES_HZ = {2: (1000.0,), 3: (500.0, 2000.0)}
-PARAM_NAMES = ("temperature", "top_k", "top_p", "cfg_coef")
 
 
 def stem_prompt(context: MusicalContext, text: str = "") -> str:
@@ -84,13 +82,6 @@ class MusicGenStemBackend:
                                           context_seconds=context_seconds,
                                           extend_stride_seconds=extend_stride_seconds)
 
-    def _params(self, request: GenerationRequest) -> SamplingParams:
-        given = {k: request.params[k] for k in PARAM_NAMES if request.params.get(k) is not None}
-        try:
-            return self.pipeline.default_params(**given, seed=int(request.seed))
-        except TypeError as exc:
-            raise BackendError(f"invalid MusicGen-Stem parameters: {exc}") from exc
-
     def _kept_stems(self, request: GenerationRequest, wanted: set[str]) -> tuple[dict[str, np.ndarray], list[str]]:
         """Locked tracks mixed per stem at 32 kHz mono; and the locked tracks that cannot be kept."""
         import soxr
@@ -121,7 +112,7 @@ class MusicGenStemBackend:
             return []
         pipe = self.pipeline
         context = request.context
-        params = self._params(request)
+        params = sampling_params(request, pipe.default_params, "MusicGen-Stem")
         wanted = {ROLE_STEMS.get(p.role, "other") for p in request.parts}
         kept, unheard = self._kept_stems(request, wanted)
         texts = {p.prompt.strip() for p in request.parts if p.prompt.strip()}
@@ -131,11 +122,7 @@ class MusicGenStemBackend:
         regenerate = sorted(wanted)  # stems with no track in the session are kept silent
         job = pipe.regenerate([prompt], params, kept, regenerate, frames) if kept else \
             pipe.generate([prompt], params, frames)
-        for done, total in job:  # each item is one decoding step already taken
-            if progress is not None:
-                progress(0.9 * done / total, f"MusicGen-Stem step {done}/{total}")
-            if cancel is not None and cancel():
-                raise GenerationCancelled()
+        run_steps(job, progress, cancel, "MusicGen-Stem")
         if progress is not None:
             progress(0.92, "decoding stems")
         stems = {s: a[0] for s, a in pipe.decode(job.codes).items() if s in wanted}

@@ -18,8 +18,8 @@ from typing import Iterator
 import mlx.core as mx
 import numpy as np
 
-from engine.musicgen.generate import row_keys
-from engine.musicgen.sampling import SamplingParams, choose_tokens
+from engine.musicgen.generate import fill_sequence, row_keys
+from engine.musicgen.sampling import SamplingParams
 from engine.musicgen_stem.lm import StemLM
 from engine.musicgen_stem.pattern import StemDelayPattern
 
@@ -37,18 +37,19 @@ class StemTokenGeneration:
 
     ``codes``: the grid, with given values where ``known`` (anything elsewhere). Iterate (each
     item: ``(steps done, steps in all)``), then read ``codes``. Row ``b`` samples from its own
-    key (``params.seed + b`` unless ``keys`` are handed over from a previous window).
+    key (``params.seed + b`` unless ``keys [B, 2]`` are handed over from a previous window);
+    after iteration ``keys`` holds where the stream stopped. The loop is MusicGen's
+    ``fill_sequence``: guidance, sampling and the given cells in one compiled step tail.
     """
 
     def __init__(self, lm: StemLM, cross: list, params: SamplingParams, pattern: StemDelayPattern,
-                 codes: np.ndarray, known: np.ndarray, prompt_frames: int, keys: list[mx.array] | None = None):
+                 codes: np.ndarray, known: np.ndarray, prompt_frames: int, keys: mx.array | None = None):
         B, K, F = codes.shape
         if known.shape != (K, F):
             raise ValueError(f"known mask {known.shape} does not match codes {codes.shape}")
         if not known[:, :prompt_frames].all():
             raise ValueError("every prompt frame must be given")
         self.lm, self.cross, self.params, self.pattern = lm, cross, params, pattern
-        self.batch = B
         self.total_frames = F
         grid = np.where(known[None], codes, pattern.special_token).astype(np.int64)
         self.sequence_length = pattern.steps_for_frames(F)
@@ -62,30 +63,15 @@ class StemTokenGeneration:
         return max(0, self.sequence_length - self.first_step)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        if self.total_steps == 0:
-            return
-        use_cfg = self.params.uses_cfg
         decoder = self.lm.decoder
-        cache = decoder.make_cache()
-        B = self.batch
-        tokens = self.sequence[:, :, : self.first_step]
-        for j in range(self.first_step, self.sequence_length):
-            x = mx.array(tokens.astype(np.int32))
-            if use_cfg:
-                x = mx.concatenate([x, x], axis=0)
-            logits = decoder(x, cache, self.cross)[:, :, -1, :]
-            if use_cfg:
-                cond_logits, null_logits = logits[:B], logits[B:]
-                logits = null_logits + (cond_logits - null_logits) * self.params.cfg_coef
-            step_keys = None
-            if not self.params.greedy:
-                pairs = [mx.random.split(key) for key in self.keys]
-                self.keys, step_keys = [p[0] for p in pairs], [p[1] for p in pairs]
-            chosen = np.array(choose_tokens(logits, self.params, step_keys)).astype(np.int64)
-            column = np.where(self.fixed[:, j][None, :], self.sequence[:, :, j], chosen)
-            self.sequence[:, :, j] = column
-            tokens = column[:, :, None]
-            yield j - self.first_step + 1, self.total_steps
+
+        def forward(x: mx.array, cache, prefix) -> mx.array:
+            return decoder(x, cache, self.cross)  # the stem LM has no prefix to feed
+
+        steps = fill_sequence(decoder, self.params, self.sequence, self.fixed, self.first_step, self.keys, self.cross,
+                              forward=forward)
+        for done, self.keys in enumerate(steps, 1):
+            yield done, self.total_steps
 
     @property
     def codes(self) -> np.ndarray:

@@ -66,7 +66,7 @@ class StemPipeline:
         seconds = cfg.segment_seconds if context_seconds is None else context_seconds
         self.context_frames = max(2, int(round(seconds * self.frame_rate)))
         stride = min(self.context_frames - 1, max(1, int(round(extend_stride_seconds * self.frame_rate))))
-        self.window_plan = WindowPlan(self.context_frames, stride)
+        self.window_plan = WindowPlan(self.context_frames, stride, float(seconds))
         self.summary_frames = int(round(SUMMARY_SECONDS * self.frame_rate))
         self.prefix_frames = len(range(0, self.summary_frames, SUMMARY_STRIDE)) + 1  # summary + transition
 

@@ -27,6 +27,7 @@ COMMANDS = {
     "export": ("session", "export a project's mix, stems and MIDI"),
     "lock": ("session", "lock a track so regeneration leaves it alone"),
     "unlock": ("session", "unlock a track so regeneration may change it"),
+    "import": ("session", "add an audio file to a project as a locked track that every engine fits"),
     "info": ("session", "show a project's tempo, key, tracks and takes"),
     "musicgen": ("musicgen", "run MusicGen directly (raw model output)"),
     "analyze": ("library", "tempo, key, loudness and more of an audio file"),
@@ -35,7 +36,7 @@ COMMANDS = {
     "models": ("models", "download, verify and remove MusicGen checkpoints"),
 }
 
-NO_MLX = {"lock", "unlock", "info", "export", "presets"}
+NO_MLX = {"lock", "unlock", "info", "export", "presets", "import"}
 """Commands that never run MLX, so they need no fast-BLAS re-exec."""
 
 

@@ -29,21 +29,22 @@ def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
     return convert
 
 
-def seed(text: str) -> int:
+def _ranged(kind: type, text: str, low: float, high: float, not_a_number: str, out_of_range: str):
+    """``text`` as ``kind`` in ``[low, high]``; each failure one sentence."""
     try:
-        value = int(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a seed is a whole number, not {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError("a seed is between 0 and 4294967295")
+        raise argparse.ArgumentTypeError(not_a_number.format(text=text)) from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(out_of_range)
     return value
+
+
+def seed(text: str) -> int:
+    return _ranged(int, text, 0, 2**32 - 1, "a seed is a whole number, not {text!r}",
+                   "a seed is between 0 and 4294967295")
 
 
 def lufs(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a loudness target is a number of LUFS such as -14, not {text!r}") from None
-    if not -70.0 <= value <= 0.0:
-        raise argparse.ArgumentTypeError("a loudness target is between -70 and 0 LUFS")
-    return value
+    return _ranged(float, text, -70.0, 0.0, "a loudness target is a number of LUFS such as -14, not {text!r}",
+                   "a loudness target is between -70 and 0 LUFS")

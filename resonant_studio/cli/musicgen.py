@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed_type, default=0, help="random seed: the same seed gives the same codes")
     p.add_argument("--melody", type=Path, metavar="FILE", help="audio whose chroma conditions a melody model")
     p.add_argument("--continue", dest="continue_from", type=Path, metavar="FILE", help="audio to continue")
-    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
+    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
+                   help="weights' precision (default: this machine's: float32 on a CPU, bfloat16 on Apple silicon)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE.wav")
     p.add_argument("--tokens", type=Path, metavar="FILE.npy", help="also save the codes, shape [codebooks, frames]")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -64,8 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", required=True, metavar="TEXT")
     p.add_argument("--keep", action="append", default=[], metavar="STEM=FILE",
                    help="a stem to keep (bass, drums or other) and the audio file it is; repeatable")
-    p.add_argument("--regenerate", action="append", choices=("bass", "drums", "other"), default=None,
-                   help="a stem to make anew; repeatable (default: every stem not kept)")
+    p.add_argument("--regenerate", action="extend", nargs="+", choices=("bass", "drums", "other"), default=None,
+                   help="the stems to make anew (default: every stem not kept)")
     p.add_argument("--seconds", type=SECONDS, metavar="S",
                    help="length (default: the kept audio's, else 10 s)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely token")
@@ -97,9 +98,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from engine.musicgen.pipeline import MusicGenPipeline
 
+    from engine.musicgen.precision import default_dtype
+
     if args.out.is_dir() or args.out.suffix.lower() not in (".wav", ".flac"):
         raise AppError(f"--out {args.out} must name a .wav or .flac file to write")
-    pipe = MusicGenPipeline.load(args.model, dtype=args.dtype)
+    pipe = MusicGenPipeline.load(args.model, dtype=args.dtype or default_dtype())
     sampling_asked = any(v is not None for v in (args.top_k, args.top_p, args.temperature))
     params = pipe.default_params(
         greedy=True if args.greedy else (False if sampling_asked else None),

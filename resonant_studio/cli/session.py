@@ -38,8 +38,9 @@ def _add_engine_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _add_export_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("wav", "flac"), default="wav", help="audio format of the exports")
-    p.add_argument("--bit-depth", type=int, choices=(16, 24), default=24, help="bits per sample (default 24)")
+    p.add_argument("--format", choices=("wav", "flac", "mp3"), default="wav", help="audio format of the exports")
+    p.add_argument("--bit-depth", type=int, choices=(16, 24, 32), default=24,
+                   help="bits per sample: 16, 24 (default) or 32 (float, WAV only); MP3 ignores it")
     p.add_argument("--lufs", type=cli_args.lufs, metavar="LUFS", help="normalise the mix to this loudness (e.g. -14)")
     p.add_argument("--stems", action="store_true", help="also write one file per audible track")
     p.add_argument("--midi", action="store_true", help="also write a MIDI file of the symbolic parts")
@@ -81,6 +82,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("project", type=Path)
         p.add_argument("track", metavar="TRACK")
         p.set_defaults(func=cmd_lock, locked=locked)
+
+    p = sub.add_parser("import", help="add an audio file to a project as a locked track that every engine fits",
+                       description="Listen to FILE (tempo, downbeat, drum hits, chords, key), fit it to the project's "
+                                   "tempo and length, and add it as a locked track. A PROJECT that does not exist yet "
+                                   "is made at the file's own tempo, key and length.")
+    p.add_argument("project", type=Path)
+    p.add_argument("file", type=Path)
+    p.add_argument("--role", choices=("drums", "bass", "harmony", "melody", "other"),
+                   help="what the track is (default: proposed from the audio)")
+    p.add_argument("--at", type=cli_args.positive_int, default=1, metavar="BAR", help="bar it starts at (default 1)")
+    p.add_argument("--keep-tempo", action="store_true", help="do not time-stretch it to the project's tempo")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("info", help="show a project's tempo, key, tracks and takes")
     p.add_argument("project", type=Path)
@@ -187,6 +200,34 @@ def cmd_export(args: argparse.Namespace) -> int:
     exported = _export_all(session, out, stem, args)
     print(f"Exported {session.name}:")
     _print_exports(exported)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from resonant_studio.core.imports import apply_import, prepare_import
+
+    project = args.project
+    exists = project.exists() or project.with_name(project.name + PROJECT_SUFFIX).exists()
+    if not exists:
+        prepared = prepare_import(args.file, None, role=args.role, at_bar=args.at, keep_tempo=args.keep_tempo)
+        session, track = apply_import(None, prepared)
+        session.name = project.name[: -len(PROJECT_SUFFIX)] if project.name.endswith(PROJECT_SUFFIX) else project.name
+        folder = save_project(session, project)
+    else:
+        with changing_project(project, what="resonant import") as session:
+            prepared = prepare_import(args.file, studio.context_of(session), sample_rate=session.sample_rate,
+                                      role=args.role, at_bar=args.at, keep_tempo=args.keep_tempo)
+            session, track = apply_import(session, prepared)
+        folder = project
+    f = prepared.original_features
+    info = prepared.conform_info or {}
+    tempo = f"{f.tempo:.1f} bpm" if f.tempo else "no clear tempo"
+    print(f"{track.name}: {track.role} (proposed {prepared.role_proposed}), {tempo}, {f.key_name}, locked")
+    if info and abs(info.get("stretch_rate", 1.0) - 1.0) > 1e-4:
+        print(f"  fitted to {session.tempo:g} bpm (stretched x{info['stretch_rate']:.3f}); the original is take 1")
+    for warning in prepared.warnings:
+        print(f"  note:    {warning}")
+    print(f"  project: {folder}")
     return 0
 
 

@@ -62,14 +62,18 @@ def _move_chords(chords: Sequence[Mapping[str, Any]], old_tonic: int, old_mode: 
 
 
 def steer(context: Mapping[str, Any], prompt: str, analysis: AudioAnalysis, *,
-          continue_audio: bool = False, tags: Sequence[str] = ()) -> Steering:
+          continue_audio: bool = False, tags: Sequence[str] = (), keep_timing: bool = False) -> Steering:
     """The context and prompt after using ``analysis`` as the reference.
 
     ``tags`` are extra words (e.g. the library's tags for the reference). Values the
     analysis could not measure (the tempo of a drone, the key of a drum loop) stay as they were.
+    ``keep_timing``: the tempo and key stay the session's (locked tracks are playing in them).
     """
     ctx = dict(context)
     changes: list[str] = []
+    reference = analysis.reference(continue_audio=continue_audio)  # the whole analysis, for the engines
+    if keep_timing:
+        analysis = _without_timing(analysis)
     if analysis.tempo is not None:
         tempo = fit_tempo(analysis.tempo)
         old = float(ctx.get("tempo", 120.0))
@@ -88,7 +92,7 @@ def steer(context: Mapping[str, Any], prompt: str, analysis: AudioAnalysis, *,
     new_prompt = prompt_with_reference(prompt, words, analysis)
     if new_prompt != prompt.strip():
         changes.append(f"prompt: {new_prompt}")
-    return Steering(ctx, new_prompt, analysis.reference(continue_audio=continue_audio), tuple(changes))
+    return Steering(ctx, new_prompt, reference, tuple(changes))
 
 
 _TEMPO_RE = re.compile(r"(?:\b(?:at|@)\s*)?\b\d{2,3}(?:\.\d+)?\s*bpm\b", re.IGNORECASE)
@@ -115,17 +119,42 @@ def prompt_with_reference(prompt: str, words: Sequence[str], analysis: AudioAnal
     return ", ".join([p for p in [text, *extra] if p])
 
 
+def _without_timing(analysis: AudioAnalysis) -> AudioAnalysis:
+    from dataclasses import replace
+
+    return replace(analysis, tempo=None, tonic=None, mode=None)
+
+
+def timing_offer(session: Any, analysis: AudioAnalysis) -> str | None:
+    """What following the reference's tempo and key would change under locked tracks, in words
+    (None when nothing would, or no track is locked): the window asks before doing it."""
+    if not any(t.locked for t in session.tracks):
+        return None
+    full = steer(session.context, session.prompt, analysis)
+    kept = [c for c in full.changes if c.startswith(("tempo", "key"))]
+    return ", ".join(kept) or None
+
+
 def apply_reference(session: Any, analysis: AudioAnalysis, *, continue_audio: bool = False,
-                    tags: Sequence[str] = ()) -> Steering:
+                    tags: Sequence[str] = (), follow_timing: bool | None = None) -> Steering:
     """Steer ``session`` (a ``tracks.Session``): its context changes as one undo step and its
     prompt gains the style words. Returns the steering, whose ``reference`` the next
-    generation request carries."""
+    generation request carries.
+
+    With a locked track in the session the tempo and key stay the session's unless
+    ``follow_timing`` is True (the person agreed: the caller then conforms the locked audio),
+    so nothing changes under a locked track without asking. A reference with no key (a drum
+    loop) never changes the key.
+    """
     if analysis.tempo is None and analysis.tonic is None:
         raise AppError(
             f"'{analysis.title}' has neither a tempo nor a key to follow ({'; '.join(analysis.warnings) or 'no beat or pitch found'}): "
             "choose a longer or more musical reference"
         )
-    steering = steer(session.context, session.prompt, analysis, continue_audio=continue_audio, tags=tags)
+    if follow_timing is None:
+        follow_timing = not any(t.locked for t in session.tracks)
+    steering = steer(session.context, session.prompt, analysis, continue_audio=continue_audio, tags=tags,
+                     keep_timing=not follow_timing)
     session.context = steering.context
     session.prompt = steering.prompt
     return steering

@@ -24,6 +24,7 @@ from resonant_studio.core.model_catalog import default_engine_options
 from resonant_studio.generation import studio
 from resonant_studio.generation import postprocess
 from resonant_studio.generation.postprocess import REPORT_KEY, TAKE_PARAM_KEY, postprocess_request
+from resonant_studio.generation.section import SECTION_KEY, Section, SectionEdit, splice, splice_notes
 from resonant_studio.presets.resolve import ResolvedConfig
 from tracks import Session, Take, Track
 
@@ -58,6 +59,8 @@ class GenerationPlan:
     """Recorded in every take: engine, sampling parameters, the resolved preset configuration."""
     engine_options: Mapping[str, Any] = field(default_factory=dict)
     session_name: str | None = None
+    sections: tuple[SectionEdit, ...] = ()
+    """For a section regeneration: each target's current take and the range that is replaced."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ def plan_generation(session: Session | None, targets: Sequence[Track] | None = N
                     reference: Any = None, context: MusicalContext | None = None,
                     reading: PromptReading | None = None, params: Mapping[str, Any] | None = None,
                     engine_options: Mapping[str, Any] | None = None, label: str | None = None,
-                    sample_rate: int | None = None, name: str | None = None) -> GenerationPlan:
+                    sample_rate: int | None = None, name: str | None = None,
+                    section: Section | None = None) -> GenerationPlan:
     """Decide a generation. ``session`` None (with a ``reading``) plans a new piece.
 
     ``targets`` default to every unlocked track; with a preset ``config`` its engine, seed,
@@ -107,11 +111,33 @@ def plan_generation(session: Session | None, targets: Sequence[Track] | None = N
         spec = postprocess_request(session, chosen, None)
     request = studio.build_request(session, chosen, seed, prompt=prompt, params=run_params, reference=reference,
                                    context=context)
+    edits = _section_edits(session, chosen, section) if section is not None else ()
     if label is None:
-        label = "Generate" if len(chosen) > 1 or targets is None else f"Regenerate {chosen[0].name}"
+        what = ", ".join(t.name for t in chosen) if section is not None else chosen[0].name
+        label = (f"Regenerate Bars {section.first}-{section.last} of {what}" if section is not None
+                 else "Generate" if len(chosen) > 1 or targets is None else f"Regenerate {what}")
     return GenerationPlan(engine=engine, seed=seed, prompt=request.prompt, label=label, request=request,
                           target_ids=tuple(t.id for t in chosen), reading=reading, postprocess=spec,
-                          take_params=take_params, engine_options=dict(engine_options or {}))
+                          take_params=take_params, engine_options=dict(engine_options or {}), sections=edits)
+
+
+def _section_edits(session: Session, targets: Sequence[Track], section: Section) -> tuple[SectionEdit, ...]:
+    section.check(session.bars)
+    per_bar = session.beats_per_bar
+    seconds_per_bar = per_bar * 60.0 / session.tempo
+    start_s, end_s = section.seconds(seconds_per_bar)
+    start = int(round(start_s * session.sample_rate))
+    end = min(session.num_samples, int(round(end_s * session.sample_rate)))
+    edits = []
+    for t in targets:
+        take = t.active_take
+        if take is None:
+            raise AppError(f"{t.name} has no take yet: generate it before regenerating a section of it")
+        if take.num_samples != session.num_samples:
+            raise AppError(f"{t.name}'s take is not as long as the piece: regenerate the whole track instead")
+        edits.append(SectionEdit(t.id, take.id, take.audio, take.notes, start, end,
+                                 (section.first - 1) * per_bar, section.last * per_bar))
+    return tuple(edits)
 
 
 def new_piece_session(plan: GenerationPlan, context: MusicalContext) -> Session:
@@ -145,7 +171,17 @@ def run_plan(plan: GenerationPlan, backend: Any = None, *, progress: ProgressCal
     if plan.postprocess:
         parts, report = postprocess.run_postprocess(plan.postprocess, parts, request.sample_rate)
         parts = [replace(p, params={**dict(p.params), REPORT_KEY: report}) for p in parts]
+    if plan.sections:
+        parts = [_spliced(part, edit, request.sample_rate) for part, edit in zip(parts, plan.sections)]
     return PlanResult(tuple(parts), request.context)
+
+
+def _spliced(part: GeneratedPart, edit: SectionEdit, sample_rate: int) -> GeneratedPart:
+    audio = splice(edit.audio, part.audio, edit.start, edit.end, sample_rate)
+    notes = splice_notes(edit.notes, part.notes, edit.start_beat, edit.end_beat)
+    record = {"seconds": [edit.start / sample_rate, edit.end / sample_rate],
+              "beats": [edit.start_beat, edit.end_beat], "replaces": edit.take_id}
+    return replace(part, audio=audio, notes=notes, params={**dict(part.params), SECTION_KEY: record})
 
 
 def apply_plan(session: Session | None, plan: GenerationPlan, result: PlanResult) -> tuple[Session, list[Take]]:

@@ -20,6 +20,7 @@ from engine.context import MusicalContext
 from engine.prompt import analyze_prompt
 from engine.theory import Note
 from resonant_studio.core.errors import AppError
+from resonant_studio.core.imports import features_of
 from tracks import LockedTrackError, Session, Take, Track
 from tracks.session import DEFAULT_SAMPLE_RATE
 
@@ -55,6 +56,21 @@ def context_of(session: Session) -> MusicalContext:
     return MusicalContext.from_dict(session.context)
 
 
+def add_missing_parts(session: Session) -> list[Track]:
+    """When every track is locked (say, a studio that holds only imports), add an empty track
+    for each role of the piece that no track has yet, as one undoable step, so Generate has
+    something to fill around them. Returns the tracks added."""
+    if any(not t.locked for t in session.tracks):
+        return []
+    have = {t.role for t in session.tracks}
+    roles = [r for r in context_of(session).roles if r not in have and r != "other"]
+    added = []
+    with session.history.group("Add parts"):
+        for role in roles:
+            added.append(session.add_track(Track(TRACK_NAMES.get(role, role.title()), role)))
+    return added
+
+
 def default_targets(session: Session) -> list[Track]:
     """Every unlocked track: what "Generate" fills."""
     targets = [t for t in session.tracks if not t.locked]
@@ -67,7 +83,8 @@ def _fixed_part(track: Track) -> LockedPart:
     take = track.active_take
     assert take is not None
     notes = tuple(Note(*n) for n in take.notes) if take.notes is not None else None
-    return LockedPart(name=track.name, role=track.role, audio=take.audio, notes=notes)
+    # what was detected in an imported take travels with it, so every engine hears it
+    return LockedPart(name=track.name, role=track.role, audio=take.audio, notes=notes, features=features_of(take))
 
 
 def build_request(session: Session, targets: Sequence[Track], seed: int, *, prompt: str | None = None,
@@ -76,7 +93,8 @@ def build_request(session: Session, targets: Sequence[Track], seed: int, *, prom
     """The request that regenerates ``targets`` so they fit every other track.
 
     Locked tracks are the context; so are the other tracks that are not being regenerated,
-    since they stay in the mix unchanged. Regenerating a locked track is refused.
+    since they stay in the mix unchanged; muted (or, with a solo, unsoloed) tracks are not
+    heard, so they are not. Regenerating a locked track is refused.
     """
     if not targets:
         raise AppError("nothing to generate: choose at least one track")
@@ -84,8 +102,11 @@ def build_request(session: Session, targets: Sequence[Track], seed: int, *, prom
         if t.locked:
             raise LockedTrackError(f"track {t.name!r} is locked: unlock it before regenerating")
     target_ids = {t.id for t in targets}
+    # what is heard is the context: a muted track (the app's own drums under an imported loop,
+    # say) does not steer the new part; a locked one that is muted still never changes
+    audible = {t.id for t in session.audible_tracks()}
     fixed = tuple(_fixed_part(t) for t in session.tracks
-                  if t.id not in target_ids and t.active_take is not None)
+                  if t.id not in target_ids and t.active_take is not None and t.id in audible)
     text = session.prompt if prompt is None else prompt
     return GenerationRequest(
         context=context if context is not None else context_of(session),

@@ -9,7 +9,6 @@ Project files (open, save, autosave, recovery) live in ``project_files``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -17,16 +16,18 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.context import MusicalContext
-from resonant_studio.core.audio import read_audio
 from resonant_studio.qt.engine_thread import EngineThread
 from resonant_studio.core.errors import AppError
 from resonant_studio.qt.mix_renderer import MixRenderer, snapshot
 from resonant_studio.qt.notifier import Notifier
-from resonant_studio.qt.worker import USER_ERRORS
+from resonant_studio.qt.worker import USER_ERRORS, Worker, sentence
+from resonant_studio.core.imports import PreparedImport, apply_import, prepare_import
 from resonant_studio.core.playback import Player
+from resonant_studio.generation import studio
 from resonant_studio.generation.plan import (GenerationPlan, PromptReading, apply_plan, new_piece_session,
                                              plan_generation)
 from resonant_studio.generation.preset_render import session_for_config
+from resonant_studio.generation.section import Section
 from tracks import Session, Take, Track
 
 PlayerFactory = Callable[[int], Player]
@@ -47,6 +48,7 @@ class SessionController(QObject):
     generation_applied = Signal(list)         # the new takes
     mix_changed = Signal()
     dirty_changed = Signal(bool)
+    imported = Signal(object)                 # the Track an import made
 
     def __init__(self, notifier: Notifier, engine: EngineThread, *,
                  player_factory: PlayerFactory = Player, parent: QObject | None = None) -> None:
@@ -66,6 +68,7 @@ class SessionController(QObject):
         self._mix_serial = 0
         self._mix_shown = 0
         self.mix_renderer = MixRenderer(self)
+        self.import_worker = Worker("import", self)
         self.mix_renderer.ready.connect(self._on_mix_ready)
         self._bound_tracks: list[Track] = []
         engine.finished_job.connect(self._on_finished)
@@ -175,6 +178,7 @@ class SessionController(QObject):
                 session, context, new = session_for_config(self.session, config)
                 if new:
                     self.set_session(session, self.folder, dirty=True)
+                studio.add_missing_parts(session)
                 return self._submit(session, plan_generation(session, config=config, context=context,
                                                              reference=self.reference))
             s = self.session
@@ -188,6 +192,7 @@ class SessionController(QObject):
                 plan = plan_generation(None, seed=seed, engine=engine, reading=reading, reference=self.reference)
                 return self._submit(s, plan, new_piece=True)
             assert s is not None
+            studio.add_missing_parts(s)  # a studio of locked imports: parts to fill around them
             if changed and not any(t.locked for t in s.tracks):
                 plan = plan_generation(s, seed=seed, engine=engine, prompt=text, reading=reading,
                                        reference=self.reference, label="Generate")
@@ -212,6 +217,28 @@ class SessionController(QObject):
                 raise AppError("a generation is already running: wait for it or press Cancel")
             plan = plan_generation(session, [track], seed=seed, engine=engine, prompt=session.prompt,
                                    reference=self.reference, label=f"Regenerate {track.name}")
+            return self._submit(session, plan)
+        except USER_ERRORS as exc:
+            self.notifier.error(str(exc))
+            return None
+
+    def regenerate_section(self, tracks: list[Track], section: Section, *, engine: str = "composer",
+                           seed: int | None = None) -> int | None:
+        """New material for bars ``section`` of ``tracks`` (each a new take; the rest of each take
+        kept sample for sample). Locked tracks are refused with a sentence."""
+        session = self.session
+        if session is None:
+            return None
+        locked = [t.name for t in tracks if t.locked]
+        try:
+            if locked:
+                raise AppError(f"{locked[0]} is locked: unlock it to regenerate a section of it")
+            if not tracks:
+                raise AppError("every track is locked: unlock one to regenerate a section of it")
+            if self._jobs:
+                raise AppError("a generation is already running: wait for it or press Cancel")
+            plan = plan_generation(session, tracks, seed=seed, engine=engine, prompt=session.prompt,
+                                   reference=self.reference, section=section)
             return self._submit(session, plan)
         except USER_ERRORS as exc:
             self.notifier.error(str(exc))
@@ -284,48 +311,40 @@ class SessionController(QObject):
         except USER_ERRORS as exc:
             self.notifier.error(f"cannot {which}: {exc}")
 
-    def import_audio(self, paths: list[str]) -> list[Track]:
-        """Each readable file becomes a new locked track; the others get a sentence each."""
-        added = []
+    def import_audio(self, paths: list[str]) -> None:
+        """Each file is read, listened to and fitted to the session on the files worker, then
+        lands as a locked track (``imported`` says so); an unreadable one gets a sentence."""
         for path in paths:
-            try:
-                added.append(self._import_one(Path(path)))
-            except USER_ERRORS as exc:
-                self.notifier.error(str(exc))
-        return added
+            self._import_one(Path(path))
 
-    def _import_one(self, path: Path) -> Track:
-        rate = self.session.sample_rate if self.session is not None else 44100
-        audio = read_audio(path, rate)
-        if self.session is None:
-            seconds_per_bar = MusicalContext().beats_per_bar * 60.0 / MusicalContext().tempo
-            bars = max(1, min(512, math.ceil(audio.shape[0] / rate / seconds_per_bar)))
-            ctx = MusicalContext(bars=bars)
-            session = Session(ctx.to_dict(), name=path.stem, sample_rate=rate, prompt="")
-            self.set_session(session, None, dirty=True)
-        session = self.session
-        assert session is not None
-        name = _unique_name(session, path.stem or "Imported")
-        track = Track(name, "other")
-        take = Take(audio=audio, prompt=f"imported from {path.name}", backend="")
-        with session.history.group(f"Import {path.name}"):
-            session.add_track(track)
-            track.add_take(take)
-            track.locked = True
-        self.notifier.info(f"imported {path.name} as a locked track")
-        return track
+    def _import_one(self, path: Path) -> None:
+        s = self.session
+        context = MusicalContext.from_dict(s.context) if s is not None else None
+        rate = s.sample_rate if s is not None else 44100
+        self.import_worker.submit(lambda _t: prepare_import(path, context, sample_rate=rate),
+                                  done=lambda prepared: self._apply_import(s, prepared),
+                                  failed=lambda exc: self.notifier.error(sentence(exc), topic="import"))
+        self.notifier.info(f"listening to {path.name}…")
+
+    def _apply_import(self, session: Session | None, prepared: PreparedImport) -> None:
+        if session is not self.session:  # another session meanwhile: fit it to that one instead
+            self._import_one(Path(prepared.path))
+            return
+        try:
+            new_session, track = apply_import(session, prepared)
+        except USER_ERRORS as exc:
+            self.notifier.error(str(exc), topic="import")
+            return
+        if new_session is not self.session:
+            self.set_session(new_session, None, dirty=True)
+        f = prepared.original_features
+        tempo = f"{f.tempo:.0f} bpm" if f.tempo else "no clear tempo"
+        self.notifier.info(f"imported {Path(prepared.path).name} as a locked {track.role} track ({tempo}, "
+                           f"{f.key_name}); its original is take 1", topic="import")
+        self.imported.emit(track)
 
     def shutdown(self) -> None:
         self.engine.cancel()
+        self.import_worker.shutdown(timeout=10.0)
         self.mix_renderer.stop()
         self.player.close()
-
-
-def _unique_name(session: Session, base: str) -> str:
-    names = {t.name.lower() for t in session.tracks}
-    if base.lower() not in names:
-        return base
-    n = 2
-    while f"{base} {n}".lower() in names:
-        n += 1
-    return f"{base} {n}"

@@ -6,8 +6,11 @@ first so the UI can match answers to what it asked for. Cancel is a flag the bac
 between its steps. A backend's own error becomes ``failed`` with its sentence; anything else
 is a bug: its traceback goes to stderr and ``failed`` says the engine failed unexpectedly.
 
-The backends (and their models) are built on this thread and kept, one per engine and
-options, so a second request for the same model does not load it again.
+The backends are built on this thread and kept, one per engine and options. MusicGen's
+models are the exception: one ``ResidentModels`` holds them (one model at a time by default:
+keeping every quality tier's checkpoint resident held ~23 GB of fp32 weights), a MusicGen
+backend is built per request through it (free when its model is resident), loading reports
+progress, and the model is released when the composer is used instead.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class EngineThread(QObject):
         self._worker.idle.connect(self._on_idle)
         self._backends: dict[tuple[str, tuple], Any] = {}
         self._factory = backend_factory
+        self._resident: Any = None   # engine.musicgen.resident.ResidentModels, made on first use
         self._tasks: dict[int, Task] = {}   # not yet answered, by job id (UI thread only)
         self._saved_interval: float | None = None
         self._stopped = False
@@ -63,14 +67,14 @@ class EngineThread(QObject):
     def submit(self, engine: str, request: Any, **options: Any) -> int:
         """Queue a backend run of ``request``; ``finished_job`` carries its parts."""
         def run(task: Task) -> Any:
-            backend = self._backend(engine, options)
+            backend = self._backend(engine, options, task)
             return list(backend.generate(request, progress=self._reporter(task), cancel=lambda: task.is_cancelled))
         return self._submit(engine, run)
 
     def submit_plan(self, plan: GenerationPlan) -> int:
         """Queue a planned generation; ``finished_job`` carries its ``PlanResult``."""
         def run(task: Task) -> Any:
-            backend = self._backend(plan.engine, dict(plan.engine_options))
+            backend = self._backend(plan.engine, dict(plan.engine_options), task)
             return run_plan(plan, backend, progress=self._reporter(task), cancel=lambda: task.is_cancelled,
                             context_read=lambda ctx: self.context_read.emit(task.id, ctx))
         return self._submit(plan.engine, run)
@@ -148,7 +152,17 @@ class EngineThread(QObject):
         task.check()  # cancelled while finishing: nothing is delivered
         return result
 
-    def _backend(self, engine: str, options: dict[str, Any]) -> Any:
+    def _backend(self, engine: str, options: dict[str, Any], task: Task | None = None) -> Any:
+        if engine == "musicgen" and self._factory is get_backend:
+            from engine.musicgen.resident import ResidentModels
+
+            if self._resident is None:
+                self._resident = ResidentModels()
+            loading = self._reporter(task) if task is not None else None
+            progress = (lambda f, m: loading(0.0, f"loading the model: {m}")) if loading else None
+            return self._factory(engine, **options, models=self._resident, progress=progress)
+        if self._resident is not None and engine == "composer":
+            self._resident.release()  # the composer needs no weights: give MusicGen's memory back
         key = (engine, tuple(sorted((k, repr(v)) for k, v in options.items())))
         backend = self._backends.get(key)
         if backend is None:

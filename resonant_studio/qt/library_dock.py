@@ -21,7 +21,8 @@ from engine.analysis import AudioAnalysis
 from resonant_studio.core.errors import AppError
 from resonant_studio.qt.library_service import LibraryService
 from resonant_studio.qt.mix_renderer import snapshot
-from resonant_studio.core.steering import Steering, apply_reference, steer
+from resonant_studio.core.imports import conform_locked
+from resonant_studio.core.steering import Steering, apply_reference, steer, timing_offer
 from resonant_studio.qt.menus import ActionRegistry
 from resonant_studio.qt.notifier import Notifier
 from tracks import Session
@@ -161,6 +162,28 @@ class LibraryDock(QDockWidget):
         self.controller.reference = self.steering.reference
         self.prompt_bar.set_prompt(self.steering.prompt)
         self._notify(f"Following {analysis.title}: " + ("; ".join(self.steering.changes) or "nothing to change"))
+        offer = timing_offer(session, analysis) if session is not None else None
+        if offer:  # locked tracks play in the session's tempo and key: ask before changing them
+            self.notifier.offer(f"{analysis.title} would change the {offer}; your locked tracks keep the session's",
+                                [("Follow it and fit the locked tracks", lambda: self.follow_timing(analysis)),
+                                 ("Keep the session's", lambda: None)])
+
+    def follow_timing(self, analysis: AudioAnalysis) -> None:
+        """The person agreed: the reference's tempo and key, and the locked audio fitted to them
+        (new takes; the old ones kept), as one undoable step."""
+        session = self.controller.session
+        if session is None:
+            return
+        target = steer(session.context, session.prompt, analysis)
+        try:
+            with session.history.group(f"Follow {analysis.title}"):
+                conform_locked(session, float(target.context["tempo"]),
+                               analysis.tonic if analysis.tonic is not None else None)
+                session.context = target.context
+        except AppError as exc:
+            self._notify(str(exc), error=True)
+            return
+        self._notify(f"Following {analysis.title}: " + "; ".join(target.changes) + "; locked tracks fitted to it")
 
     def stop_preview(self) -> None:
         if self._preview is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -29,6 +29,7 @@ from resonant_studio.qt.preset_controls import PresetControls
 from resonant_studio.qt.project_files import ProjectFiles, detached_copy
 from resonant_studio.qt.transport_link import TransportLink
 from resonant_studio.qt.worker import sentence
+from resonant_studio.generation.section import Section, section_from_seconds
 from resonant_studio.qt.controller import USER_ERRORS, PlayerFactory, SessionController
 from resonant_studio.core.settings import Settings
 from tracks import Session, Track
@@ -41,6 +42,8 @@ from widgets.timeline import Timeline
 from widgets.transport import Transport
 
 PLAYHEAD_POLL_MS = 33
+GEOMETRY_KEY = "window_geometry"
+STATE_KEY = "window_state"
 STATUS_SECONDS = 6
 
 
@@ -92,6 +95,7 @@ class MainWindow(QMainWindow):
 
         self.actions = MenuActions(self, self._menu_handlers())
         self.prompt_bar.prompt_edit.installEventFilter(CommandKeysOverFields(self.actions))
+        self._add_transport_actions()
         self._connect()
         # style/role/quality pickers in the prompt bar
         self.presets = PresetControls(self.prompt_bar, self.settings, self.notifier, self.actions,
@@ -100,6 +104,7 @@ class MainWindow(QMainWindow):
         # "Like This Song"
         self.library_dock = install_library_dock(self, self.controller, self.notifier, self.prompt_bar, self.actions,
                                                  player_factory=player_factory)
+        self._restore_layout()
         self._on_session_changed(None)
         self._show_audio_state()
         self.transport_link = TransportLink(self.transport, self.timeline, lambda: self.controller.player,
@@ -109,12 +114,37 @@ class MainWindow(QMainWindow):
         self.playhead_timer.timeout.connect(self._poll_playhead)
         self.playhead_timer.start()
 
+    def _add_transport_actions(self) -> None:
+        """Metronome, count-in, follow and "loop selection" in the Transport menu, one state with
+        the transport's buttons (the buttons stay the source of truth)."""
+        a = self.actions
+        t = self.transport
+        a.menus["transport"].addSeparator()
+        for key, text, tip, button, shortcut in (
+                ("metronome", "&Metronome", "Click on every beat while playing", t.metronome_button, "Ctrl+K"),
+                ("count_in", "&Count-In", "One bar of clicks before playing starts", t.count_in_button, None),
+                ("follow", "&Follow Playhead", "Scroll the lanes along while playing", t.follow_button, "Ctrl+F")):
+            action = a.add(key, text, tip, None, shortcut, menu="transport")
+            action.setCheckable(True)
+            action.setChecked(button.isChecked())
+            action.toggled.connect(lambda on, b=button: b.isChecked() != on and b.setChecked(on))
+            button.toggled.connect(lambda on, act=action: act.isChecked() != on and act.setChecked(on))
+        a.add("loop_selection", "Loop &Selected Bars",
+              "Loop the bars selected on the ruler (the whole piece when none are)", self._loop_selection,
+              "Ctrl+Shift+L", menu="transport")
+
+    def _loop_selection(self) -> None:
+        if self.timeline.loop_region() is None and self.session is not None:
+            self.timeline.set_loop_bars(1, self.session.bars)
+        self._set_loop(True)
+
     def _menu_handlers(self) -> MenuHandlers:
         c = self.controller
         return MenuHandlers(
             new=self.new_session, open=lambda: self.open_project(), open_folder=self.open_project, save=self.save,
             save_as=lambda: self.save_as(), import_audio=self.import_audio, export=self.show_export_dialog,
-            quit=self.close, undo=c.undo, redo=c.redo, generate=self.generate, cancel=c.cancel,
+            quit=self.close, undo=c.undo, redo=c.redo, generate=self.generate,
+            regenerate_selection=self.regenerate_selection, cancel=c.cancel,
             play=self.toggle_play, stop=self.stop, set_loop=self._set_loop, zoom=self.timeline.zoom,
             zoom_fit=self.timeline.fit, about=self.about, shortcuts=self.show_shortcuts,
             history=lambda: c.session.history if c.session is not None else None,
@@ -138,6 +168,7 @@ class MainWindow(QMainWindow):
         c.generation_started.connect(self.generation_status.start)
         c.generation_progress.connect(self.generation_status.update_progress)
         c.dirty_changed.connect(self.setWindowModified)
+        c.generation_applied.connect(lambda takes: self.prompt_bar.show_seed(takes[0].seed if takes else None))
         self.projects.recent_changed.connect(self.actions.refresh_recent)
         self.projects.activity.connect(self._show_activity)
 
@@ -178,15 +209,40 @@ class MainWindow(QMainWindow):
     # --- generation -------------------------------------------------------------------------------
     def generate(self) -> None:
         bar = self.prompt_bar
+        seed = bar.seed_for_generation()  # a new variation each time, unless the seed is pinned
         try:  # a chosen style/role/quality preset resolves here; None leaves the plain path
-            config = self.presets.resolve(bar.prompt(), bar.seed(), bar.bars())
+            config = self.presets.resolve(bar.prompt(), seed, bar.bars())
         except USER_ERRORS as exc:
             self.notifier.error(str(exc))
             return
-        self.controller.generate(bar.prompt(), engine=bar.engine(), bars=bar.bars(), seed=bar.seed(), config=config)
+        self.controller.generate(bar.prompt(), engine=bar.engine(), bars=bar.bars(), seed=seed, config=config)
 
     def regenerate(self, track: Track) -> None:
-        self.controller.regenerate(track, engine=self.prompt_bar.engine())
+        """A lane's Regenerate: the whole track, or only the selected bars when a range is
+        selected on the ruler (the loop region)."""
+        section = self.selected_section()
+        seed = self.prompt_bar.seed() if self.prompt_bar.seed_pinned else None  # None: a new variation
+        if section is not None:
+            self.controller.regenerate_section([track], section, engine=self.prompt_bar.engine(), seed=seed)
+        else:
+            self.controller.regenerate(track, engine=self.prompt_bar.engine(), seed=seed)
+
+    def regenerate_selection(self) -> None:
+        """Generate > Regenerate Selected Bars: the selected bars of every unlocked track."""
+        section = self.selected_section()
+        s = self.session
+        if s is None or section is None:
+            self.notifier.error("select bars first: drag across the ruler above the lanes")
+            return
+        targets = [t for t in s.tracks if not t.locked and t.active_take is not None]
+        seed = self.prompt_bar.seed() if self.prompt_bar.seed_pinned else None
+        self.controller.regenerate_section(targets, section, engine=self.prompt_bar.engine(), seed=seed)
+
+    def selected_section(self) -> Section | None:
+        s, region = self.session, self.timeline.loop_region()
+        if s is None or region is None or region[1] <= region[0]:
+            return None
+        return section_from_seconds(region[0], region[1], s.beats_per_bar * 60.0 / s.tempo, s.bars)
 
     def _on_busy(self, busy: bool) -> None:
         self.prompt_bar.set_busy(busy)
@@ -251,6 +307,7 @@ class MainWindow(QMainWindow):
         self._after_saving_changes(self._new_now)
 
     def _new_now(self) -> None:
+        self.presets.clear_sticky()  # a new piece starts from what is typed, not the last piece's style
         self.projects.new()
         self._update_title()
 
@@ -382,11 +439,27 @@ class MainWindow(QMainWindow):
         self._closing_ok = True
         self.close()
 
+    def _restore_layout(self) -> None:
+        """The size, position and dock layout of the last session (settings), if they fit a screen."""
+        geometry, state = self.settings.get(GEOMETRY_KEY), self.settings.get(STATE_KEY)
+        try:
+            if isinstance(geometry, str):
+                self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
+            if isinstance(state, str):
+                self.restoreState(QByteArray.fromBase64(state.encode("ascii")))
+        except (ValueError, UnicodeError):
+            pass  # a damaged entry: the default layout, written anew on quit
+
+    def save_layout(self) -> None:
+        self.settings.set(GEOMETRY_KEY, bytes(self.saveGeometry().toBase64()).decode("ascii"))
+        self.settings.set(STATE_KEY, bytes(self.saveState().toBase64()).decode("ascii"))
+
     def shutdown(self) -> None:
         """Stop timers, playback and the engine thread; forget the crash marker. Idempotent."""
         if self._shut_down:
             return
         self._shut_down = True
+        self.save_layout()
         self.playhead_timer.stop()
         self.projects.closed_cleanly()
         self.timeline.unbind()

@@ -139,6 +139,7 @@ class MenuHandlers:
     undo: Callable[[], object]
     redo: Callable[[], object]
     generate: Callable[[], object]
+    regenerate_selection: Callable[[], object]
     cancel: Callable[[], object]
     play: Callable[[], object]
     stop: Callable[[], object]
@@ -181,6 +182,9 @@ class MenuActions(ActionRegistry):
 
         self.add("generate", "&Generate", "Generate every unlocked track", h.generate, "Ctrl+Return", menu="generate")
         self.generate.setIcon(icon("generate"))
+        self.add("regenerate_selection", "Regenerate &Selected Bars",
+                 "New material for the bars selected on the ruler, in every unlocked track; the rest stays",
+                 h.regenerate_selection, "Ctrl+Shift+R", menu="generate")
         self.add("cancel", "&Cancel Generation", "Stop the running generation", h.cancel, "Ctrl+.", menu="generate")
         self.cancel.setEnabled(False)
 

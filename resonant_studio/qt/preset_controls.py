@@ -69,6 +69,10 @@ class PresetControls(QObject):
         for problem in self.library.problems:
             self.notifier.error(f"skipped a user preset: {problem}")
 
+    def clear_sticky(self) -> None:
+        """Forget the style and role (New does this); the quality tier stays."""
+        self.pickers.select(style=None, role=None, quality=self.pickers.quality())
+
     def _remember(self) -> None:
         for what, key in SETTING_KEYS.items():
             self.settings.set(key, getattr(self.pickers, what)())
@@ -93,6 +97,9 @@ class PresetControls(QObject):
         config = resolve(self.library, user_prompt=prompt, style=p.style(), role=p.role(), quality=p.quality(),
                          seed=seed, explicit={"bars": bars} if bars else None)
         config.check_model_available()
+        chosen = [f"the {name} {what}" for what, name in (("style", p.style()), ("role", p.role())) if name]
+        if chosen:  # never silent: the pickers persist across launches
+            self.notifier.info(f"generating with {' and '.join(chosen)} preset (File > New clears them)")
         return config
 
     # --- save as preset -----------------------------------------------------------------------

@@ -187,19 +187,21 @@ class ProjectFiles(QObject):
         """Read the project on the files worker; the session appears when it is read (``opened``)."""
         folder = Path(folder)
         self.activity.emit(f"Opening {folder.name}…")
-        self.worker.submit(lambda _t: self._read(folder), done=lambda result: self._on_opened(*result, then),
-                           failed=lambda exc: self._on_failed(f"{sentence(exc)}"))
+        self.worker.submit(lambda task: self._read(folder, task.report),
+                           done=lambda result: self._on_opened(*result, then),
+                           failed=lambda exc: self._on_failed(f"{sentence(exc)}"),
+                           progress=lambda f, m: self.activity.emit(f"Opening {folder.name}: {m} ({f:.0%})…"))
         return True
 
     @staticmethod
-    def _read(folder: Path) -> tuple[Session, Path, bool, ProjectLock]:
+    def _read(folder: Path, progress=None) -> tuple[Session, Path, bool, ProjectLock]:
         path = project.project_path(folder) if not folder.exists() else folder
         if not path.is_dir():  # a missing project: the loader's own sentence, and no folder made for a lock
             project.load_project(folder)
         lock = ProjectLock(path, what=WINDOW)
         lock.acquire()
         try:
-            session = project.load_project(path)
+            session = project.load_project(path, progress=progress)
             return session, path, project.has_newer_autosave(path), lock
         except BaseException:
             lock.release()
@@ -239,7 +241,8 @@ class ProjectFiles(QObject):
         revision = c.revision
         copy = detached_copy(session)
         self.activity.emit(f"Saving {Path(folder).name}…")
-        self.worker.submit(lambda _t: _save_holding_lock(copy, Path(folder)),
+        self.worker.submit(lambda task: _save_holding_lock(copy, Path(folder), task.report),
+                           progress=lambda f, m: self.activity.emit(f"Saving {Path(folder).name}: {m} ({f:.0%})…"),
                            done=lambda result: self._on_saved(session, *result, revision, then),
                            failed=lambda exc: self._on_failed(f"{sentence(exc)}"))
         return True
@@ -276,12 +279,12 @@ class ProjectFiles(QObject):
 WINDOW = "the Resonant Studio window"
 
 
-def _save_holding_lock(session: Session, folder: Path) -> tuple[Path, ProjectLock]:
+def _save_holding_lock(session: Session, folder: Path, progress=None) -> tuple[Path, ProjectLock]:
     """Save and keep the project's lock (the window holds it while the project is open)."""
     lock = ProjectLock(folder, what=WINDOW)
     lock.acquire()
     try:
-        return project.save_project(session, lock.folder), lock
+        return project.save_project(session, lock.folder, progress=progress), lock
     except BaseException:
         lock.release()
         raise

@@ -145,3 +145,32 @@ def test_an_unexpected_error_becomes_a_message(window, monkeypatch, capsys) -> N
     message = window.notifier.last("error").text
     assert message.startswith("Something went wrong (KeyError: 'lane 7')")
     assert "Traceback" in capsys.readouterr().err  # the details, for a bug report
+
+
+def test_one_musicgen_model_is_resident_and_the_composer_gives_its_memory_back(qtbot) -> None:
+    from pathlib import Path
+
+    from engine.context import MusicalContext
+    from resonant_studio.generation import studio
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    session = studio.new_session("lofi", context=MusicalContext(tempo=120.0, bars=1))
+    request = studio.build_request(session, [session.track("bass")], seed=1)
+    thread = EngineThread()
+    try:
+        done = []
+        thread.finished_job.connect(lambda job, parts: done.append(job))
+        thread.failed.connect(lambda job, msg: done.append(msg))
+        thread.submit("musicgen", request, model_dir=str(fixtures / "musicgen-tiny"))
+        qtbot.waitUntil(lambda: len(done) == 1, timeout=120_000)
+        assert isinstance(done[0], int), done[0]
+        assert len(thread._resident.resident) == 1
+        thread.submit("musicgen", request, model_dir=str(fixtures / "musicgen-melody-tiny"))
+        qtbot.waitUntil(lambda: len(done) == 2, timeout=120_000)
+        assert isinstance(done[1], int), done[1]
+        assert [r.split(" ")[0] for r in thread._resident.resident] == ["musicgen-melody-tiny"]  # the other released
+        thread.submit("composer", request)
+        qtbot.waitUntil(lambda: len(done) == 3, timeout=120_000)
+        assert thread._resident.resident == []
+    finally:
+        assert thread.shutdown()

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -90,14 +91,17 @@ def test_a_dropped_wav_becomes_a_locked_track_at_the_session_rate(qtbot, window,
     t = np.arange(22050) / 22050.0
     path = tmp_path / "guitar loop.wav"
     sf.write(path, 0.5 * np.sin(2 * np.pi * 220 * t), 22050)  # mono, half the session rate
-    drop_files(window, [path])
+    with qtbot.waitSignal(window.controller.imported, timeout=60_000):  # listened to off the UI thread
+        drop_files(window, [path])
 
     s = window.session
     assert len(s.tracks) == 5
     track = s.tracks[-1]
     assert track.name == "guitar loop" and track.locked
-    assert track.active_take.audio.shape == (44100, 2)
-    assert abs(float(np.max(np.abs(track.active_take.audio))) - 0.5) < 0.01
+    original = track.takes[0]
+    assert original.audio.shape == (44100, 2) and original.params.get("original")  # as it was, at the session rate
+    assert abs(float(np.max(np.abs(original.audio))) - 0.5) < 0.01
+    assert track.active_take.num_samples >= s.num_samples  # the fitted take covers the piece
     lane = window.timeline.lane(track)
     assert lane.header.lock_button.isChecked() and lane.waveform.shows_lock()
     window.actions.undo.trigger()  # the import is one undoable step
@@ -109,6 +113,7 @@ def test_a_corrupt_file_dropped_in_is_a_message(qtbot, window, tmp_path) -> None
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF\x00\x00garbage that is not audio" * 10)
     drop_files(window, [bad])
+    qtbot.waitUntil(lambda: window.notifier.last("error") is not None, timeout=60_000)
     assert len(window.session.tracks) == 4
     error = window.notifier.last("error")
     assert error is not None and "broken.wav" in error.text and "not audio this app can read" in error.text
@@ -330,3 +335,42 @@ def test_a_terminal_command_is_told_the_window_has_the_project(qtbot, window, tm
     out = subprocess.run([sys.executable, "-m", "resonant_studio.cli", "lock", str(folder), "drums"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def test_a_loop_dropped_into_an_empty_studio_makes_the_session_and_generate_fills_around_it(qtbot, window,
+                                                                                            tmp_path) -> None:
+    sr = 44100
+    beat = 60.0 / 100.0
+    n = int(8 * 4 * beat * sr)
+    t = np.arange(n) / sr
+    clicks = np.zeros(n, dtype=np.float32)
+    for k in range(32):  # a 100 bpm kick-like thump on every beat, 8 bars
+        start = int(k * beat * sr)
+        seg = np.arange(min(4000, n - start)) / sr
+        clicks[start:start + seg.size] += (0.8 * np.sin(2 * np.pi * 55 * seg) * np.exp(-seg * 30)).astype(np.float32)
+    path = tmp_path / "thump.wav"
+    sf.write(path, np.stack([clicks, clicks], axis=1), sr)
+    assert window.session is None
+    with qtbot.waitSignal(window.controller.imported, timeout=60_000):
+        drop_files(window, [path])
+    s = window.session
+    assert s is not None and s.tempo == pytest.approx(100, rel=0.04)
+    assert len(s.tracks) == 1 and s.tracks[0].locked
+    window.prompt_bar.prompt_edit.setText("deep house")
+    with qtbot.waitSignal(window.controller.generation_applied, timeout=60_000):
+        window.prompt_bar.generate_button.click()  # not "every track is locked": parts are added around it
+    assert len(window.session.tracks) > 1 and all(t.takes for t in window.session.tracks)
+    assert window.session.tempo == pytest.approx(100, rel=0.04)  # the locked loop's tempo stays
+
+
+def test_save_and_open_report_progress_per_take(qtbot, window, tmp_path) -> None:
+    generate(qtbot, window)
+    seen: list[str] = []
+    window.projects.activity.connect(seen.append)
+    with qtbot.waitSignal(window.projects.saved, timeout=60_000):
+        window.save_as(str(tmp_path / "song"))
+    assert any("writing take 1 of 4" in text for text in seen)
+    window.new_session()
+    with qtbot.waitSignal(window.projects.opened, timeout=60_000):
+        window.projects.open(tmp_path / "song.resonant")
+    assert any("reading take" in text for text in seen)

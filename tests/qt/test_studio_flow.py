@@ -224,3 +224,51 @@ def test_requests_carry_the_reference_the_library_set(qtbot, window, monkeypatch
     window.controller.reference = marker  # what "Use as reference" leaves for the backends
     regenerate(qtbot, window, "bass")
     assert seen and seen[-1].reference is marker
+
+
+def test_regenerating_bars_3_to_4_of_the_bass_keeps_the_rest_and_shows_the_range(qtbot, window) -> None:
+    import numpy as np
+
+    generate(qtbot, window, bars=8)
+    s = window.session
+    bass = s.track("bass")
+    old = bass.active_take
+    per_bar = s.beats_per_bar * 60.0 / s.tempo
+    window.timeline.set_loop_bars(3, 4)  # the selection: dragged across the ruler
+    regenerate(qtbot, window, "bass")
+    take = bass.active_take
+    assert take is not old and len(bass.takes) == 2
+    sr = s.sample_rate
+    start, end = round(2 * per_bar * sr), round(4 * per_bar * sr)
+    np.testing.assert_array_equal(take.audio[:start], old.audio[:start])
+    np.testing.assert_array_equal(take.audio[end:], old.audio[end:])
+    assert not np.array_equal(take.audio[start:end], old.audio[start:end])
+    for seam in (start, end):  # no click: the step across the seam is like the steps around it
+        d = np.abs(np.diff(take.audio[seam - 300: seam + 300, 0].astype(np.float64)))
+        assert d[295:305].max() <= 4 * np.percentile(d, 95) + 1e-6
+    lane = window.timeline.lane(bass)
+    shown = lane.waveform.replaced_range_shown()
+    assert shown is not None and abs(shown[0] - 2 * per_bar) < 1e-3 and abs(shown[1] - 4 * per_bar) < 1e-3
+    assert window.actions.undo.text().startswith("&Undo Regenerate Bars 3-4 of Bass")
+    window.actions.undo.trigger()
+    assert bass.active_take is old and lane.waveform.replaced_range_shown() is None
+
+
+def test_each_generate_is_a_new_variation_unless_the_seed_is_pinned(qtbot, window) -> None:
+    import numpy as np
+
+    bar = window.prompt_bar
+    generate(qtbot, window)
+    first = {t.name: t.active_take for t in window.session.tracks}
+    assert bar.seed() == first["Bass"].seed  # the box shows the seed the take used
+    regenerate(qtbot, window, "bass")
+    second = window.session.track("bass").active_take
+    assert second.seed != first["Bass"].seed and not np.array_equal(second.audio, first["Bass"].audio)
+    assert bar.seed() == second.seed
+    bar.pin_button.setChecked(True)
+    regenerate(qtbot, window, "bass")
+    third = window.session.track("bass").active_take
+    regenerate(qtbot, window, "bass")
+    fourth = window.session.track("bass").active_take
+    assert third.seed == fourth.seed == bar.seed()  # pinned: reproducible
+    np.testing.assert_array_equal(third.audio, fourth.audio)

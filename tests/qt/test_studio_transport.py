@@ -164,7 +164,7 @@ def test_quit_returns_within_2_s_even_when_stop_and_abort_both_hang(qtbot, tmp_p
 
 def test_the_event_loop_keeps_turning_while_meters_and_follow_run(qtbot, window, capsys) -> None:
     """Playing 32 bars zoomed in: the view pages along and the meters move on every tick."""
-    from tests.qt.test_event_loop_stall import MAX_STALL_MS, StallProbe
+    from tests.qt.test_event_loop_stall import ATTEMPTS, MAX_STALL_MS, StallProbe, idle_baseline_ms
 
     # The library indexes new takes 3 s after a generation, on its own thread; its analysis
     # stalls the loop for 300-600 ms here with follow and meters off as well (measured), so
@@ -172,30 +172,38 @@ def test_the_event_loop_keeps_turning_while_meters_and_follow_run(qtbot, window,
     window.controller.generation_applied.disconnect(window.library_dock.index_takes)
     generate(qtbot, window, bars=32)
     timeline, player = window.timeline, window.player
-    timeline.ruler.setXRange(0.0, 4.0, padding=0)
-    player.play()
-    pages: set[int] = set()
-    probe = StallProbe()
-    probe.start()
-    position = 0.0
+    attempts = []
+    for _ in range(ATTEMPTS):  # best of three over the machine's own idle baseline, as the other probes
+        baseline = idle_baseline_ms(qtbot)
+        timeline.ruler.setXRange(0.0, 4.0, padding=0)
+        player.play()
+        pages: set[int] = set()
+        probe = StallProbe()
+        probe.start()
+        position = 0.0
 
-    def advance() -> None:  # the callback's part, as a device would pull it: 3 s of music a second
-        nonlocal position
-        position += 0.1
-        player.seek(int(position * player.sample_rate))
-        pages.add(int(timeline.visible_range()[0]))
+        def advance() -> None:  # the callback's part, as a device would pull it: 3 s of music a second
+            nonlocal position
+            position += 0.1
+            player.seek(int(position * player.sample_rate))
+            pages.add(int(timeline.visible_range()[0]))
 
-    mover = QTimer_every(30, advance)
-    qtbot.waitUntil(lambda: position > 20.0, timeout=30_000)
-    mover.stop()
-    probe.stop()
-    player.pause()
-    with capsys.disabled():
-        print(f"\nlongest event-loop stall while playing with follow and meters: {probe.longest * 1000:.1f} ms "
-              f"({probe.ticks} ticks, {len(pages)} pages; gaps over 30 ms: {probe.slow})")
-    assert len(pages) >= 4, "the view did not follow the playhead"
-    assert window.transport.master_meter.peak_db()[0] > FLOOR_DB or not player.playing
-    assert probe.longest * 1000 <= MAX_STALL_MS
+        mover = QTimer_every(30, advance)
+        qtbot.waitUntil(lambda: position > 20.0, timeout=30_000)
+        mover.stop()
+        probe.stop()
+        meter_moved = window.transport.master_meter.peak_db()[0] > FLOOR_DB or not player.playing
+        player.pause()
+        attempts.append((probe.longest * 1000, baseline))
+        with capsys.disabled():
+            print(f"\nlongest event-loop stall while playing with follow and meters: {probe.longest * 1000:.1f} ms "
+                  f"(idle baseline {baseline:.1f} ms; {probe.ticks} ticks, {len(pages)} pages; "
+                  f"gaps over 30 ms: {probe.slow})")
+        assert len(pages) >= 4, "the view did not follow the playhead"
+        assert meter_moved
+        if attempts[-1][0] <= MAX_STALL_MS + baseline:
+            break
+    assert any(stall <= MAX_STALL_MS + base for stall, base in attempts), f"(stall, baseline) ms: {attempts}"
 
 
 def QTimer_every(ms: int, slot):  # noqa: N802 (reads as the Qt class it makes)
@@ -206,3 +214,15 @@ def QTimer_every(ms: int, slot):  # noqa: N802 (reads as the Qt class it makes)
     timer.timeout.connect(slot)
     timer.start()
     return timer
+
+
+def test_transport_menu_and_buttons_show_one_state(qtbot, window) -> None:
+    a, t = window.actions, window.transport
+    a.metronome.trigger()
+    assert t.metronome_button.isChecked() and a.metronome.isChecked()
+    t.follow_button.click()
+    assert a.follow.isChecked() == t.follow_button.isChecked()
+    generate(qtbot, window, bars=4)
+    window.timeline.set_loop_bars(2, 3)
+    a.loop_selection.trigger()
+    assert window.player.loop and window.actions.loop.isChecked()

@@ -175,7 +175,7 @@ def test_prompt_bar_values_and_add_picker(qtbot) -> None:
     picker = QComboBox()
     bar.add_picker(picker)
     row = bar._options
-    assert row.indexOf(picker) == row.indexOf(bar.dice_button) + 1
+    assert row.indexOf(picker) == row.indexOf(bar.pin_button) + 1  # after the seed controls
     second = QComboBox()
     bar.add_picker(second)
     assert row.indexOf(second) == row.indexOf(picker) + 1
@@ -259,3 +259,63 @@ def test_ctrl_e_in_the_prompt_field_opens_export_and_ctrl_y_redoes(qtbot, tmp_pa
         box.close()
     finally:
         window.shutdown()
+
+
+def test_window_size_and_dock_layout_come_back_on_the_next_launch(qtbot, tmp_path) -> None:
+    from resonant_studio.core.settings import Settings
+    from resonant_studio.qt.main_window import GEOMETRY_KEY, STATE_KEY, MainWindow
+    from tests.qt.conftest import make_window, silent_player
+
+    settings = tmp_path / "settings.json"
+    first = make_window(qtbot, settings)
+    first.library_dock.hide()
+    qtbot.waitUntil(lambda: not first.library_dock.isVisible())
+    size = first.size()
+    first.shutdown()
+    saved = Settings(settings)
+    assert saved.get(GEOMETRY_KEY) and saved.get(STATE_KEY)
+
+    second = MainWindow(settings=Settings(settings), player_factory=silent_player)  # no test resize this time
+    qtbot.addWidget(second)
+    second.show()
+    try:
+        qtbot.waitExposed(second)
+        assert not second.library_dock.isVisible()  # the dock layout came back
+        screen = second.screen().availableGeometry()
+        if size.width() <= screen.width() and size.height() <= screen.height():
+            assert second.size() == size  # (a smaller screen clamps it, as it should)
+    finally:
+        second.shutdown()
+
+
+def test_new_clears_the_sticky_style_and_role(qtbot, tmp_path) -> None:
+    from tests.qt.conftest import make_window
+
+    window = make_window(qtbot, tmp_path / "settings.json")
+    try:
+        window.presets.pickers.select(style="deep_house", role="background_bed")
+        config = window.presets.resolve("late night", 1, None)
+        assert config is not None and "deep_house" in window.notifier.last("info").text
+        window.new_session()
+        assert window.presets.pickers.style() is None and window.presets.pickers.role() is None
+        assert window.presets.resolve("late night", 1, None) is None or window.presets.pickers.quality() != "sketch"
+    finally:
+        window.shutdown()
+
+
+def test_the_role_picker_binds_both_ways_and_is_undoable(qtbot) -> None:
+    from tracks import Session, Track
+    from widgets.track_header import TrackHeader
+
+    session = Session({"tempo": 120.0})
+    track = session.add_track(Track("Loop", "other", locked=True), record=False)
+    header = TrackHeader()
+    qtbot.addWidget(header)
+    header.bind(track)
+    assert header.role_box.currentData() == "other"
+    header.role_box.setCurrentIndex(header.role_box.findData("drums"))  # the person picks drums
+    assert track.role == "drums" and session.history.undo_label == "Change role of Loop"
+    session.history.undo()
+    assert header.role_box.currentData() == "other"  # the document -> the picker
+    track.role = "bass"
+    assert header.role_box.currentData() == "bass"

@@ -1,0 +1,150 @@
+"""Chords per bar and the key of tonal material, from chroma.
+
+Chroma is librosa's constant-Q chroma (imported when first needed). Each bar's chroma (from
+the beat grid's downbeat) is matched against the 24 major/minor triads; the bass notes of the
+bar (chroma of the band below 260 Hz) weigh in for the root, which tells a C major bar from an
+A minor one sharing two notes. The key combines the Krumhansl/Temperley profile correlation
+with how well the bar chords fit each key (diatonic chords, a tonic chord to start or end).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.analysis.beats import BeatGrid
+from engine.analysis.key import KeyEstimate, key_scores
+from engine.theory import Chord, diatonic_chord
+
+CHROMA_HOP = 512
+CHROMA_RATE_22K = 22050 / CHROMA_HOP
+_TRIADS = {"maj": (0, 4, 7), "min": (0, 3, 7)}
+MIN_CHORD_SCORE = 0.55
+"""Below this cosine a bar is left without a chord (silence, drums, a single note)."""
+
+
+def chroma_cqt(y22: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(chroma [T, 12], bass chroma [T, 12]) of mono audio at 22050 Hz, at ``CHROMA_RATE_22K``."""
+    import librosa
+
+    y = np.asarray(y22, dtype=np.float32)
+    if y.size < 4 * 22050:
+        y = np.pad(y, (0, 4 * 22050 - y.size))
+    full = librosa.feature.chroma_cqt(y=y, sr=22050, hop_length=CHROMA_HOP).T
+    bass = librosa.feature.chroma_cqt(y=y, sr=22050, hop_length=CHROMA_HOP, fmin=librosa.note_to_hz("C1"),
+                                      n_octaves=3, norm=None).T
+    return full.astype(np.float32), bass.astype(np.float32)
+
+
+def _templates() -> tuple[list[Chord], np.ndarray]:
+    chords, rows = [], []
+    for quality, ivs in _TRIADS.items():
+        for root in range(12):
+            t = np.zeros(12)
+            for k, iv in enumerate(ivs):
+                t[(root + iv) % 12] = (1.0, 0.8, 0.9)[k]
+            chords.append(Chord(root, quality))
+            rows.append(t / np.linalg.norm(t))
+    return chords, np.array(rows)
+
+
+_CHORDS, _T = _templates()
+
+
+def bar_chroma(chroma: np.ndarray, rate: float, grid: BeatGrid, duration: float) -> list[tuple[float, np.ndarray]]:
+    """(bar start seconds, mean chroma [12]) for every whole or mostly-whole bar from the downbeat."""
+    bar_s = grid.period * grid.beats_per_bar
+    out = []
+    t = grid.downbeat
+    while t + 0.5 * bar_s <= duration:
+        a, b = int(round(t * rate)), int(round(min(t + bar_s, duration) * rate))
+        seg = chroma[a:b]
+        out.append((t, seg.mean(axis=0) if len(seg) else np.zeros(12)))
+        t += bar_s
+    return out
+
+
+def chords_per_bar(chroma: np.ndarray, bass: np.ndarray | None, rate: float, grid: BeatGrid,
+                   duration: float) -> tuple[Chord | None, ...]:
+    """The triad of each bar from ``grid.downbeat`` on (None where nothing fits)."""
+    bars = bar_chroma(chroma, rate, grid, duration)
+    lows = bar_chroma(bass, rate, grid, duration) if bass is not None else [(t, None) for t, _ in bars]
+    out: list[Chord | None] = []
+    for (_, c), (_, low) in zip(bars, lows):
+        norm = np.linalg.norm(c)
+        if norm < 1e-9:
+            out.append(None)
+            continue
+        scores = _T @ (c / norm)
+        best_plain = float(scores.max())
+        if low is not None and np.linalg.norm(low) > 1e-9:
+            low = low / max(float(low.max()), 1e-12)
+            scores = scores + 0.25 * np.array([low[ch.root] for ch in _CHORDS])
+        i = int(np.argmax(scores))
+        out.append(_CHORDS[i] if best_plain >= MIN_CHORD_SCORE else None)
+    return tuple(out)
+
+
+def roots_per_bar(bass: np.ndarray, rate: float, grid: BeatGrid, duration: float,
+                  key: KeyEstimate | None) -> tuple[Chord | None, ...]:
+    """Each bar's strongest bass pitch class as a chord root, with the key's diatonic quality."""
+    diatonic = {}
+    if key is not None:
+        for d in range(1, 8):
+            c = diatonic_chord(key.tonic, key.mode, d)
+            diatonic[c.root] = c.quality if c.quality in _TRIADS else "min"
+    out: list[Chord | None] = []
+    for _, c in bar_chroma(bass, rate, grid, duration):
+        if float(np.max(c, initial=0.0)) <= 1e-9:
+            out.append(None)
+            continue
+        root = int(np.argmax(c))
+        out.append(Chord(root, diatonic.get(root, "maj")))
+    return tuple(out)
+
+
+def key_from_roots(chroma_mean: np.ndarray, roots: list[int]) -> KeyEstimate | None:
+    """The key of a bass line: its note profile, plus how its bar roots fit each key (each a
+    scale degree's root, the first and last on the tonic)."""
+    profile = key_scores(chroma_mean)
+    if not np.any(profile):
+        return None
+    fit = np.zeros((2, 12))
+    if roots:
+        for m, mode in enumerate(("major", "minor")):
+            for tonic in range(12):
+                degrees = {diatonic_chord(tonic, mode, d).root for d in range(1, 8)}
+                share = np.mean([r in degrees for r in roots])
+                fit[m, tonic] = share + 0.2 * sum(r == tonic for r in (roots[0], roots[-1]))
+    return _best_key(profile + 0.8 * fit)
+
+
+def _best_key(scores: np.ndarray) -> KeyEstimate:
+    flat = scores.ravel()
+    order = np.argsort(flat)[::-1]
+    mode_index, tonic = divmod(int(order[0]), 12)
+    confidence = float(np.clip((flat[order[0]] - flat[order[1]]) / 0.3, 0.0, 1.0))
+    return KeyEstimate(tonic, ("major", "minor")[mode_index], confidence, scores)
+
+
+def key_from_chords(chroma_mean: np.ndarray, chords: tuple[Chord | None, ...]) -> KeyEstimate | None:
+    """The key of tonal material: profile correlation, plus how the bar chords fit each key."""
+    profile = key_scores(chroma_mean)  # [2, 12]
+    if not np.any(profile):
+        return None
+    fit = np.zeros((2, 12))
+    known = [c for c in chords if c is not None]
+    if known:
+        for m, mode in enumerate(("major", "minor")):
+            for tonic in range(12):
+                diatonic = {(c.root, c.quality) for c in (diatonic_chord(tonic, mode, d) for d in range(1, 8))}
+                share = np.mean([(c.root, c.quality) in diatonic for c in known])
+                home = Chord(tonic, "maj" if mode == "major" else "min")
+                ends = sum(1 for c in (known[0], known[-1]) if (c.root, c.quality) == (home.root, home.quality))
+                fit[m, tonic] = share + 0.15 * ends
+    scores = profile + 0.6 * fit
+    flat = scores.ravel()
+    order = np.argsort(flat)[::-1]
+    mode_index, tonic = divmod(int(order[0]), 12)
+    best, second = flat[order[0]], flat[order[1]]
+    confidence = float(np.clip((best - second) / 0.3, 0.0, 1.0))
+    return KeyEstimate(tonic, ("major", "minor")[mode_index], confidence, scores)

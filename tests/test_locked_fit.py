@@ -1,0 +1,213 @@
+"""Locked tracks the app did not write: drum voices, tempo octave, key / no key, chords,
+import conform, the composer following features, MusicGen conform, bass rhythm variation.
+
+Material the app did not write is General MIDI rendered by FluidSynth (tests/gm_material.py;
+skipped where fluidsynth and fluid-soundfont-gm are missing). Tests that need only numpy use
+the composer's own drum synth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.analysis.beats import track_beats
+from engine.analysis.drum_onsets import detect_drums
+from engine.analysis.onsets import mono_at_rate, spectrogram
+from engine.backends.base import GenerationRequest, LockedPart, PartSpec
+from engine.composer.backend import ComposerBackend
+from engine.composer.drum_voices import drum_hit
+from engine.context import MusicalContext
+from engine.errors import EngineError
+from engine.import_conform import conform_import, context_for_import
+from engine.locked import LockedFeatures, context_from_locked, features_from_audio
+from engine.musicgen.conform import conform_to_grid, locked_onsets
+from engine.theory import Chord
+
+import gm_material as gm
+
+SR = 44100
+needs_fluidsynth = pytest.mark.skipif(not gm.available(), reason="needs fluidsynth and fluid-soundfont-gm")
+
+
+def near(times, targets, tol):
+    times, targets = np.asarray(times), np.asarray(targets)
+    if times.size == 0 or targets.size == 0:
+        return np.zeros(times.size, dtype=bool)
+    return np.abs(times[:, None] - targets[None, :]).min(axis=1) <= tol
+
+
+def synth_loop(tempo: float, bars: int, kicks=(0.0, 2.5), snares=(1.0, 3.0), start_beat: float = 0.0,
+               snare_gain: float = 0.6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A loop from the composer's drum synth: (audio [N, 2], kick seconds, snare seconds)."""
+    spb = 60.0 / tempo
+    n = int((bars * 4 * spb + 0.5) * SR)
+    audio = np.zeros(n, dtype=np.float32)
+    times = {36: [], 38: []}
+    for bar in range(bars):
+        for pitch, beats, gain in ((36, kicks, 0.5), (38, snares, snare_gain)):
+            for b in beats:
+                t = (bar * 4 + b - start_beat) % (bars * 4) * spb
+                s = int(round(t * SR))
+                hit = drum_hit(pitch, SR)
+                m = min(hit.size, n - s)
+                audio[s: s + m] += gain * hit[:m]
+                times[pitch].append(t)
+    return np.stack([audio, audio], axis=1), np.sort(times[36]), np.sort(times[38])
+
+
+# --- the drum-voice detector -------------------------------------------------------------------
+
+def test_detector_tells_synth_kicks_from_snares():
+    audio, kicks, snares = synth_loop(100, 4)
+    d = detect_drums(audio, SR)
+    assert near(kicks, d.kick, 0.01).all() and near(snares, d.snare, 0.01).all()
+    assert not near(snares, d.kick, 0.03).any()  # a snare is never read as a kick
+
+
+@needs_fluidsynth
+def test_detector_tells_general_midi_kicks_from_snares_whose_shells_ring_below_150_hz():
+    m = gm.drum_loop(110, "funk", bars=2, humanise_ms=5, seed=3)
+    d = detect_drums(m.audio, SR)
+    assert near(m.kicks, d.kick, 0.02).mean() >= 0.95
+    assert near(m.snares, d.snare, 0.02).mean() >= 0.95
+    lone_snares = m.snares[~near(m.snares, m.kicks, 0.03)]
+    assert not near(lone_snares, d.kick, 0.03).any()
+
+
+# --- tempo octave, key / no key, chords (librosa chroma: slow) ---------------------------------
+
+@needs_fluidsynth
+def test_swing_loop_at_92_reads_92_not_184_and_has_no_key():
+    m = gm.drum_loop(92, "rock", bars=4, swing=0.62, humanise_ms=6, seed=1)
+    spec = spectrogram(mono_at_rate(m.audio, SR))
+    grid = track_beats(spec, 4, drums=detect_drums(m.audio, SR))
+    assert grid.tempo == pytest.approx(92, rel=0.01) and grid.level_reason == "backbeat"
+
+
+@pytest.mark.slow
+@needs_fluidsynth
+def test_piano_part_key_chords_and_tempo_and_drums_say_no_key():
+    m = gm.piano_part(168, 4, "minor", prog=1, bars=8, rhythm="block", humanise_ms=4, start_beat=1, seed=2)
+    f = features_from_audio(m.audio, SR)
+    assert f.tempo == pytest.approx(168, rel=0.02)
+    assert (f.tonic, f.mode) in ((4, "minor"), (7, "major"))  # E minor or its relative
+    assert f.role in ("harmony", "melody")
+    bar_s = 4 * 60 / m.tempo
+    heard = [f.chord_at(m.first_downbeat + (b + 0.5) * bar_s) for b in range(7)]
+    assert sum(c is not None and (c.root, c.quality) == m.chords[b] for b, c in enumerate(heard)) >= 6
+    drums = features_from_audio(gm.drum_loop(120, "hiphop", bars=2).audio, SR)
+    assert drums.tonic is None and drums.key_name == "no key" and drums.role == "drums"
+    assert LockedFeatures.from_dict(f.to_dict()).chords == f.chords
+
+
+# --- import conform ----------------------------------------------------------------------------
+
+@pytest.mark.slow
+@needs_fluidsynth
+def test_import_conform_puts_a_117_loop_on_a_120_grid_and_keeps_the_silence_story():
+    m = gm.drum_loop(117, "sync", bars=4, humanise_ms=4, preroll_s=0.25, seed=4)
+    f = features_from_audio(m.audio, SR)
+    session = MusicalContext(tempo=120, bars=8)
+    conf = conform_import(m.audio, SR, f, session)
+    assert conf.info.stretch_rate == pytest.approx(120 / 117, rel=0.002)
+    assert conf.info.trimmed_silence_s == pytest.approx(0.25, abs=0.01) and conf.info.loop_bars == 4
+    assert any("silence" in w for w in conf.info.warnings)
+    assert conf.audio.shape[0] == session.num_samples(SR)
+    spb = 0.5
+    shift = round((conf.info.source_downbeat_s - m.first_downbeat) * 117 / 60)
+    expected = np.sort(np.concatenate([(m.kick_beats - shift) % 16 + 16 * k for k in range(2)])) * spb
+    assert near(expected, np.asarray(conf.features.kicks), 0.02).mean() >= 0.95
+    kept = conform_import(m.audio, SR, f, session, keep_tempo=True)
+    assert kept.info.stretch_rate == 1.0 and kept.info.kept_tempo
+
+
+def test_import_longer_than_the_session_is_kept_whole_and_bad_input_is_refused():
+    audio, _, _ = synth_loop(120, 4)
+    f = LockedFeatures(duration=audio.shape[0] / SR, tempo=120.0, beats=(), downbeat=0.0, beats_per_bar=4,
+                       beat_strength=10.0, onsets=(0.0, 7.5))
+    session = MusicalContext(tempo=120, bars=2)
+    conf = conform_import(audio, SR, f, session, loop=False)
+    assert conf.audio.shape[0] > session.num_samples(SR) and conf.info.extends_beyond_s > 3.9
+    assert any("past the session" in w for w in conf.info.warnings)
+    with pytest.raises(EngineError, match="no audio"):
+        conform_import(np.zeros((0, 2)), SR, f, session)
+    with pytest.raises(EngineError, match="outside"):
+        conform_import(audio, SR, f, session, at_bar=5)
+    ctx = context_for_import(LockedFeatures(duration=16.0, tempo=90.0, beats=(), downbeat=0.0, beats_per_bar=4,
+                                            beat_strength=9.0, chords=(Chord(2, "min"), None), tonic=2, mode="minor",
+                                            role="harmony"))
+    assert (ctx.tempo, ctx.bars, ctx.tonic, ctx.mode, ctx.chords) == (90.0, 6, 2, "minor", (Chord(2, "min"),))
+
+
+# --- the composer follows what locked tracks carry ----------------------------------------------
+
+def test_bass_locks_to_kicks_of_a_percussive_track_of_any_role_and_avoids_lone_snares():
+    ctx = MusicalContext(tempo=100, bars=4, genre="rock")
+    audio, kicks, snares = synth_loop(100, 4, kicks=(0.0, 1.75, 2.5), snares=(1.0, 3.0), snare_gain=1.0)
+    for part in (LockedPart("Loop", "other", audio), LockedPart("Loop", "melody", audio)):
+        for seed in range(4):
+            bass = ComposerBackend().generate(GenerationRequest(ctx, (PartSpec("Bass", "bass"),), seed, SR,
+                                                                locked=(part,)))[0]
+            starts = np.array([n.start for n in bass.notes]) * 0.6
+            assert near(kicks, starts, 0.02).all(), (part.role, seed)
+            assert not near(starts, snares, 0.05).any(), (part.role, seed)
+            assert bass.params["kick_source"] == f"locked {part.role} audio"
+
+
+def test_harmony_and_melody_follow_the_chords_of_a_locked_tonal_track():
+    ctx = MusicalContext(tempo=120, bars=4, tonic=9, mode="minor", chords=(Chord(9, "min"),))
+    heard = (Chord(0, "maj"), Chord(5, "maj"), Chord(7, "maj"), Chord(0, "maj"))
+    piano = LockedFeatures(duration=8.0, tempo=120.0, beats=(), downbeat=0.0, beats_per_bar=4, beat_strength=9.0,
+                           chords=heard, tonic=0, mode="major", key_confidence=0.8, role="harmony")
+    part = LockedPart("Piano", "other", np.zeros((8 * SR, 2), np.float32), None, piano)
+    harmony, melody = ComposerBackend().generate(GenerationRequest(
+        ctx, (PartSpec("Keys", "harmony"), PartSpec("Lead", "melody")), 3, SR, locked=(part,)))
+    assert harmony.params["chords_from"] == "locked tracks"
+    for bar, chord in enumerate(heard):
+        pcs = {n.pitch % 12 for n in harmony.notes if bar * 4 <= n.start < bar * 4 + 4}
+        assert set(chord.pitch_classes) <= pcs
+    in_chord = [n.pitch % 12 in heard[int(n.start // 4)].pitch_classes for n in melody.notes]
+    assert np.mean(in_chord) >= 0.75
+    # The app's session context: chords, and the key only when the prompt named none.
+    assert context_from_locked(ctx, [piano]).chords == heard
+    assert (context_from_locked(ctx, [piano]).tonic, context_from_locked(ctx, [piano], key_stated=True).tonic) == (0, 9)
+    assert context_from_locked(ctx, [piano], chords_stated=True).chords == ctx.chords
+
+
+def test_regenerated_bass_varies_its_rhythm_across_seeds():
+    ctx = MusicalContext(tempo=96, bars=4, genre="rock", energy=0.7)
+    audio, _, _ = synth_loop(96, 4, kicks=(0.0, 2.5))
+    part = LockedPart("Loop", "drums", audio)
+    rhythms = {tuple(round(n.start, 3) for n in ComposerBackend().generate(
+        GenerationRequest(ctx, (PartSpec("Bass", "bass"),), seed, SR, locked=(part,)))[0].notes) for seed in range(6)}
+    assert len(rhythms) >= 3
+
+
+# --- the MusicGen conform step -------------------------------------------------------------------
+
+def test_musicgen_conform_takes_the_downbeat_the_locked_drums_agree_with_not_the_loudest_beat():
+    tempo = 110
+    locked_audio, _, _ = synth_loop(tempo, 4)
+    # The generated part starts on beat 3 and its snares are the loudest hits.
+    gen, _, _ = synth_loop(tempo * 0.98, 4, kicks=(0.0, 1.75, 2.5), snares=(1.0, 3.0), start_beat=2, snare_gain=1.0)
+    onsets = locked_onsets([LockedPart("D", "other", locked_audio)], SR)
+    ctx = MusicalContext(tempo=tempo, bars=4)
+    out, report = conform_to_grid(gen.mean(axis=1), SR, tempo, 4, ctx.num_samples(SR), locked_onsets=onsets)
+    bar = 4 * 60 / tempo
+    true_down = 2 * 60 / (tempo * 0.98)  # beat 3 of the file is bar one of the part
+    at = (true_down - report["downbeat_s"]) / report["stretch_rate"]
+    assert min(at % bar, bar - at % bar) < 0.03, report
+    assert report["downbeat_from"] == "locked tracks" and out.shape == (ctx.num_samples(SR),)
+
+
+def test_musicgen_conform_refuses_to_stretch_an_unclear_beat_far_from_the_session_tempo():
+    rng = np.random.default_rng(5)
+    y = np.zeros(6 * SR, dtype=np.float32)
+    for t in np.sort(rng.uniform(0, 5.8, 14)):  # a few hits at random times: no steady beat
+        s = int(t * SR)
+        y[s: s + 2000] += drum_hit(38, SR)[:2000]
+    _, report = conform_to_grid(y, SR, 120, 4, 4 * SR)
+    assert report["stretch_rate"] == 1.0
+    if abs(report["detected_tempo"] / 120 - 1) > 0.04:
+        assert "not stretched" in report["refused"]
