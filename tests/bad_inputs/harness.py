@@ -21,6 +21,9 @@ from pathlib import Path
 KILL_AFTER_S = 45.0
 """Past the 30 s the corpus allows, so a slow case is measured, not silently cut short."""
 
+RSS_UNITS_PER_MB = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0
+"""ru_maxrss is in bytes on macOS, in kilobytes on Linux."""
+
 BIG_FILE = 64 << 20
 """Files larger than this (sparse ones, where size is the point) are hashed by size and mtime."""
 
@@ -96,4 +99,4 @@ def run_cli(argv: list[str], root: Path, cwd: Path) -> Outcome:
         proc.returncode = os.waitstatus_to_exitcode(status)
     return Outcome(rc=proc.returncode, stderr=err_path.read_text(errors="replace"),
                    stdout=out_path.read_text(errors="replace"), wall_s=wall,
-                   max_rss_mb=usage.ru_maxrss / 1024.0, killed=killed.is_set())
+                   max_rss_mb=usage.ru_maxrss / RSS_UNITS_PER_MB, killed=killed.is_set())
