@@ -186,3 +186,24 @@ def test_a_huge_limit_allocates_only_what_the_file_holds(tmp_path):
     _write(path, 0.5, 8000, 1)
     loaded = read_audio(path, max_seconds=1e300, sample_rate=8000, channels=1)
     assert len(loaded.audio) == 4000 and not loaded.truncated
+
+
+def test_bytes_that_start_like_no_audio_format_are_refused_before_the_decoder(tmp_path, capfd) -> None:
+    """Random bytes once reached libmpg123, which printed notes on stderr before the sentence."""
+    path = tmp_path / "noise.wav"
+    path.write_bytes(b"\x00" + np.random.default_rng(1).bytes(20000))
+    with pytest.raises(AudioFileError, match="not in a known audio format"):
+        read_audio(path)
+    assert capfd.readouterr().err == ""
+
+
+def test_analysis_refuses_less_than_a_quarter_second(tmp_path) -> None:
+    from engine.analysis.audio_io import MIN_ANALYSIS_SECONDS
+
+    short = tmp_path / "short.wav"
+    sf.write(short, np.full(int(0.1 * 22050), 0.1, dtype=np.float32), 22050)
+    with pytest.raises(AudioFileError, match="needs at least"):
+        read_for_analysis(short)
+    enough = tmp_path / "enough.wav"
+    sf.write(enough, np.full(int(2 * MIN_ANALYSIS_SECONDS * 22050), 0.1, dtype=np.float32), 22050)
+    assert len(read_for_analysis(enough).audio) > 0

@@ -42,6 +42,8 @@ MAX_ANALYSIS_SECONDS = 300.0
 MIN_RATE, MAX_RATE = 4000, 768000
 MAX_CHANNELS = 256
 MAX_SAMPLE = 1e3
+MIN_ANALYSIS_SECONDS = 0.25
+"""Shorter than this, tempo, key and loudness are noise: refused rather than guessed."""
 BLOCK_SAMPLES = 1 << 19  # samples (frames x channels) per block read: 2 MB of float32
 
 
@@ -135,6 +137,23 @@ def check_regular_file(path: str | os.PathLike) -> Path:
     return p
 
 
+SIGNATURES = (b"RIFF", b"RF64", b"BW64", b"fLaC", b"OggS", b"ID3", b"FORM", b"caff", b".snd", b"wvpk")
+
+
+def _check_signature(p: Path) -> None:
+    """Refuse a file that starts like no audio format before libsndfile sees it: its MP3
+    decoder would otherwise take random bytes for MPEG frames and print notes on stderr."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(4)
+    except OSError as err:
+        raise AudioFileError(f"{_describe(p)} cannot be read: {(err.strerror or str(err)).lower()}") from None
+    mpeg_sync = len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+    if not (head.startswith(SIGNATURES) or mpeg_sync):
+        raise AudioFileError(f"{_describe(p)} is not audio this app can read (WAV, FLAC, OGG or MP3): "
+                             "its contents are not in a known audio format (was it renamed?)")
+
+
 def _downmix(block: np.ndarray, channels: int) -> np.ndarray:
     have = block.shape[1]
     if channels == have:
@@ -202,6 +221,7 @@ def read_audio(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECOND
     if channels is not None and channels not in (1, 2):
         raise AudioFileError(f"cannot read audio as {channels} channels: choose 1 or 2")
     p = check_regular_file(path)
+    _check_signature(p)
     try:
         with sf.SoundFile(str(p)) as f:
             rate, have = int(f.samplerate), int(f.channels)
@@ -264,8 +284,15 @@ def _stream(f, p: Path, want: int, rate: int, out_rate: int, out_ch: int, t0: fl
 
 
 def read_for_analysis(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECONDS) -> LoadedAudio:
-    """Mono at ``ANALYSIS_RATE``, the first ``max_seconds``: what analysis and the library need."""
-    return read_audio(path, max_seconds, sample_rate=ANALYSIS_RATE, channels=1)
+    """Mono at ``ANALYSIS_RATE``, the first ``max_seconds``: what analysis and the library need.
+    A file shorter than :data:`MIN_ANALYSIS_SECONDS` is refused (a header that promises more
+    than the file holds ends up here too)."""
+    loaded = read_audio(path, max_seconds, sample_rate=ANALYSIS_RATE, channels=1)
+    held = len(loaded.audio) / ANALYSIS_RATE
+    if held < MIN_ANALYSIS_SECONDS:
+        raise AudioFileError(f"{_describe(loaded.path)} holds only {held:.3f} s of audio: analysis needs at least "
+                             f"{MIN_ANALYSIS_SECONDS} s (is the file cut short?)")
+    return loaded
 
 
 def read_for_import(path: str | os.PathLike, sample_rate: int, max_seconds: float) -> LoadedAudio:

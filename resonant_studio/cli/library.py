@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from resonant_studio.cli.args import positive_int
@@ -21,6 +22,16 @@ def _tempo_range(text: str) -> tuple[float | None, float | None]:
         return (float(low) if low.strip() else None, float(high) if high.strip() else None)
     except ValueError:
         raise argparse.ArgumentTypeError(f"a tempo range looks like 90-110, 90- or -110, not {text!r}") from None
+
+
+MAX_TOP = 1000
+
+
+def _top(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_TOP:
+        raise argparse.ArgumentTypeError(f"at most {MAX_TOP} results are shown, not {value}")
+    return value
 
 
 def _key(text: str) -> str:
@@ -48,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = lsub.add_parser("search", help="find music like a reference file and/or a text")
     p.add_argument("--like", metavar="FILE", help="a reference audio file")
     p.add_argument("--text", metavar="TEXT", help='a description, e.g. "dark ambient for sci-fi"')
-    p.add_argument("--top", type=positive_int, default=10, metavar="K", help="how many results (default 10)")
+    p.add_argument("--top", type=_top, default=10, metavar="K", help="how many results (default 10)")
     p.add_argument("--tempo", type=_tempo_range, metavar="MIN-MAX", help="tempo range in bpm, e.g. 90-110")
     p.add_argument("--key", type=_key, help="only this key, e.g. 'A minor' or Am")
     p.add_argument("--source", choices=("imported", "generated"), help="only imported files or generated takes")
@@ -97,6 +108,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         if not args.json and sys.stderr.isatty():
             print(f"\r[{fraction:4.0%}] {message[:70]:<70}", end="", file=sys.stderr, flush=True)
 
+    folder = Path(args.folder)
+    if not folder.exists():
+        raise LibraryError(f"{folder} does not exist: choose a folder with your music")
+    if not folder.is_dir():
+        raise LibraryError(f"{folder} is not a folder: use `resonant analyze` for one file")
     with _open_library() as library:
         try:
             report = library.index_folder(args.folder, progress=progress)
@@ -124,8 +140,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise LibraryError("search needs --like FILE or --text TEXT (or both)")
     tempo_min, tempo_max = args.tempo or (None, None)
     filters = SearchFilters(tempo_min, tempo_max, args.key, args.source)
+    # The reference is analysed before the store is opened: a bad file creates no library.
+    from engine.analysis import analyze_file
+
+    like = analyze_file(args.like) if args.like else None
     with _open_library() as library:
-        results = library.search(like=args.like, text=args.text, top_k=args.top, filters=filters)
+        results = library.search(like=like, text=args.text, top_k=args.top, filters=filters)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
         return 0

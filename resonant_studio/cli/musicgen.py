@@ -14,7 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from resonant_studio.core.errors import AppError
-from resonant_studio.cli.args import positive
+from resonant_studio.cli.args import positive, seed as seed_type
+from resonant_studio.cli.presets import _arg
+from resonant_studio.presets.schema import GENERATION_TYPES, MAX_DURATION_S, number
+
+# The sampling flags take what preset files and `render` take: --top-k 10**12, --cfg nan or
+# --temperature inf are refused with a sentence, not handed to the sampler.
+TOP_K, TOP_P = _arg(GENERATION_TYPES["top_k"], "top-k"), _arg(GENERATION_TYPES["top_p"], "top-p")
+TEMPERATURE, CFG = _arg(GENERATION_TYPES["temperature"], "temperature"), _arg(GENERATION_TYPES["cfg_coef"], "cfg")
+SECONDS = _arg(number(high=MAX_DURATION_S, above=0), "seconds")
+MAX_CONDITION_SECONDS = 60.0
+"""At most this much of a --melody or --continue file is read: MusicGen's context is 30 s."""
 
 
 
@@ -28,15 +38,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", required=True, action="append", metavar="TEXT",
                    help="text prompt; repeat for a batch (files get -1, -2, ... suffixes)")
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--seconds", type=positive(float), metavar="S", help="length of new audio (default 8)")
+    length.add_argument("--seconds", type=SECONDS, metavar="S", help="length of new audio (default 8)")
     length.add_argument("--steps", type=positive(int), metavar="N",
                         help="decoding steps, as transformers' max_new_tokens (frames = N - codebooks + 1)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely token")
-    p.add_argument("--top-k", type=int, metavar="K", help="sample among the K most likely tokens (0: off)")
-    p.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling threshold (0: off)")
-    p.add_argument("--temperature", type=positive(float), metavar="T")
-    p.add_argument("--cfg", type=float, metavar="C", help="classifier-free guidance coefficient (1: off)")
-    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same codes")
+    p.add_argument("--top-k", type=TOP_K, metavar="K", help="sample among the K most likely tokens (0: off)")
+    p.add_argument("--top-p", type=TOP_P, metavar="P", help="nucleus sampling threshold (0: off)")
+    p.add_argument("--temperature", type=TEMPERATURE, metavar="T")
+    p.add_argument("--cfg", type=CFG, metavar="C", help="classifier-free guidance coefficient (1: off)")
+    p.add_argument("--seed", type=seed_type, default=0, help="random seed: the same seed gives the same codes")
     p.add_argument("--melody", type=Path, metavar="FILE", help="audio whose chroma conditions a melody model")
     p.add_argument("--continue", dest="continue_from", type=Path, metavar="FILE", help="audio to continue")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
@@ -57,14 +67,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a stem to keep (bass, drums or other) and the audio file it is; repeatable")
     p.add_argument("--regenerate", action="extend", nargs="+", choices=("bass", "drums", "other"), default=None,
                    help="the stems to make anew (default: every stem not kept)")
-    p.add_argument("--seconds", type=positive(float), metavar="S",
+    p.add_argument("--seconds", type=SECONDS, metavar="S",
                    help="length (default: the kept audio's, else 10 s)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely token")
-    p.add_argument("--top-k", type=int, metavar="K")
-    p.add_argument("--top-p", type=float, metavar="P")
-    p.add_argument("--temperature", type=positive(float), metavar="T")
-    p.add_argument("--cfg", type=float, metavar="C", help="classifier-free guidance coefficient")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--top-k", type=TOP_K, metavar="K")
+    p.add_argument("--top-p", type=TOP_P, metavar="P")
+    p.add_argument("--temperature", type=TEMPERATURE, metavar="T")
+    p.add_argument("--cfg", type=CFG, metavar="C", help="classifier-free guidance coefficient")
+    p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for bass.wav, drums.wav, other.wav")
     p.add_argument("--tokens", type=Path, metavar="FILE.npy", help="also save the codes, shape [1, codebooks, frames]")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -72,21 +82,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def read_mono(path: Path, sample_rate: int) -> np.ndarray:
-    """An audio file as mono float32 at ``sample_rate``."""
-    import soundfile as sf
+    """The first minute of an audio file as mono float32 at ``sample_rate``, through the one
+    bounded reader (pipes, devices, NaN samples and absurd headers get a sentence)."""
+    from engine.analysis.audio_io import read_audio
 
-    try:
-        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AppError(f"cannot read audio file {path}: {exc}") from None
-    mono = audio.mean(axis=1)
-    if rate != sample_rate:
-        import soxr
-
-        mono = soxr.resample(mono, rate, sample_rate).astype(np.float32)
-    if mono.size == 0:
-        raise AppError(f"audio file {path} is empty")
-    return mono
+    return read_audio(path, MAX_CONDITION_SECONDS, sample_rate=sample_rate, channels=1).audio
 
 
 def _numbered(path: Path, index: int, count: int) -> Path:
@@ -100,6 +100,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from engine.musicgen.precision import default_dtype
 
+    if args.out.is_dir() or args.out.suffix.lower() not in (".wav", ".flac"):
+        raise AppError(f"--out {args.out} must name a .wav or .flac file to write")
     pipe = MusicGenPipeline.load(args.model, dtype=args.dtype or default_dtype())
     sampling_asked = any(v is not None for v in (args.top_k, args.top_p, args.temperature))
     params = pipe.default_params(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,11 @@ def read_context_file(path: Path):
     from engine.text_context import read_text_context
 
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+            # A FIFO would block until a writer comes, /dev/zero would read forever.
+            raise AppError(f"{path} is a pipe or a device, not a text file: save the text to a file first")
         if size > MAX_CONTEXT_BYTES:
             raise AppError(f"{path} is {size // 1000} kB: a context text can be at most {MAX_CONTEXT_BYTES // 1000} kB")
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -85,16 +90,19 @@ def read_context_file(path: Path):
 def resolve_from_args(args: argparse.Namespace, prompt: str, seed: int) -> ResolvedConfig:
     """The configuration ``args`` ask for; problems with user presets are printed, not fatal."""
     library = load_presets()
-    for line in describe_problems(library.problems):
-        print(f"resonant: {line}", file=sys.stderr)
     text_context = read_context_file(args.context_file) if getattr(args, "context_file", None) else None
     explicit = {name: getattr(args, name, None) for name in (
         "engine", "tempo", "key", "duration", "duration_mode", "loudness_lufs", "prepend", "append",
         "top_k", "top_p", "temperature", "cfg_coef")}
     if getattr(args, "bars", None) is not None:
         explicit["bars"] = args.bars
-    return resolve(library, user_prompt=prompt or "", style=args.style, role=args.role, quality=args.quality,
-                   seed=seed, explicit=explicit, text_context=text_context)
+    resolved = resolve(library, user_prompt=prompt or "", style=args.style, role=args.role, quality=args.quality,
+                       seed=seed, explicit=explicit, text_context=text_context)
+    # Reported once the run goes ahead: when it fails, its one sentence already says why a
+    # preset it asked for was skipped.
+    for line in describe_problems(library.problems):
+        print(f"resonant: {line}", file=sys.stderr)
+    return resolved
 
 
 # --- presets list ---------------------------------------------------------------------------------

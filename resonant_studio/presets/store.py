@@ -122,7 +122,9 @@ def _yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> str:
 def _yaml_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    # Not only regular files: a FIFO, a device or a symlink loop named *.yaml is read (safely,
+    # refused by the bounded reader) so that it is reported, not silently ignored.
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and not p.is_dir())
 
 
 def load_presets(user_dir: Path | None = None, builtin_dir: Path | None = None) -> PresetLibrary:
