@@ -48,7 +48,11 @@ def time_stretch(audio: np.ndarray, sample_rate: int, rate: float, stretcher: st
     else:
         import librosa
 
-        out = np.stack([librosa.effects.time_stretch(x2[:, c], rate=float(rate)) for c in range(x2.shape[1])], axis=1)
+        from engine.analysis.librosa_lock import LIBROSA
+
+        with LIBROSA:  # numba kernels compile on first use: one thread at a time
+            out = np.stack([librosa.effects.time_stretch(x2[:, c], rate=float(rate)) for c in range(x2.shape[1])],
+                           axis=1)
     if out.shape[0] < want:
         out = np.pad(out, ((0, want - out.shape[0]), (0, 0)))
     out = np.ascontiguousarray(out[:want], dtype=np.float32)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.analysis.librosa_lock import serialized
+
 from engine.analysis.beats import BeatGrid
 from engine.analysis.key import KeyEstimate, key_scores
 from engine.theory import Chord, diatonic_chord
@@ -22,6 +24,7 @@ MIN_CHORD_SCORE = 0.55
 """Below this cosine a bar is left without a chord (silence, drums, a single note)."""
 
 
+@serialized
 def chroma_cqt(y22: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(chroma [T, 12], bass chroma [T, 12]) of mono audio at 22050 Hz, at ``CHROMA_RATE_22K``."""
     import librosa

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.analysis.librosa_lock import serialized
+
 HOP = 512
 N_FFT = 2048
 N_MFCC = 20
@@ -52,6 +54,7 @@ class Features:
     frame_rate: float
 
 
+@serialized
 def measure(y: np.ndarray, sample_rate: int) -> Features:
     """All summaries of mono float32 ``y``. Very short input is zero-padded so every
     feature has at least a few frames; tempo needs ``MIN_TEMPO_SECONDS`` of audio."""
