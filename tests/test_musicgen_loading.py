@@ -120,41 +120,49 @@ def _sharded(folder: Path, names: dict[str, str]) -> None:
         {"weight_map": {k: names.get(k, "model-00001-of-00001.safetensors") for k in keys}}))
 
 
-@pytest.mark.parametrize("name", ["../outside.safetensors", "/etc/passwd", "sub/inner.safetensors", "..", 7])
-def test_an_index_may_only_name_files_inside_the_folder(tmp_path, name):
-    from safetensors.numpy import load_file, save_file
+def _fixture_and_its_weights(tmp_path: Path) -> tuple[Path, dict]:
+    """A copy of the tiny fixture, and the tensors of its model.safetensors."""
+    from safetensors.numpy import load_file
 
     folder = copy_fixture(tmp_path)
-    weights = load_file(str(folder / "model.safetensors"))
+    return folder, load_file(str(folder / "model.safetensors"))
+
+
+def _refusal(folder: Path, tmp_path: Path) -> str:
+    """The one sentence with which loading `folder` is refused."""
+    with pytest.raises(ModelError) as exc:
+        load_model(folder, cache_dir=tmp_path / "cache")
+    return one_sentence(exc)
+
+
+@pytest.mark.parametrize("name", ["../outside.safetensors", "/etc/passwd", "sub/inner.safetensors", "..", 7])
+def test_an_index_may_only_name_files_inside_the_folder(tmp_path, name):
+    from safetensors.numpy import save_file
+
+    folder, weights = _fixture_and_its_weights(tmp_path)
     save_file(weights, str(tmp_path / "outside.safetensors"))
     (folder / "sub").mkdir()
     save_file(weights, str(folder / "sub" / "inner.safetensors"))
     first = sorted(weights)[0]
     save_file(weights, str(folder / "model-00001-of-00001.safetensors"))
     _sharded(folder, {first: name})
-    with pytest.raises(ModelError) as exc:
-        load_model(folder, cache_dir=tmp_path / "cache")
-    assert "not a plain file name" in one_sentence(exc)
+    assert "not a plain file name" in _refusal(folder, tmp_path)
 
 
 def test_an_index_may_not_follow_a_link_out_of_the_folder(tmp_path):
-    from safetensors.numpy import load_file, save_file
+    from safetensors.numpy import save_file
 
-    folder = copy_fixture(tmp_path)
-    weights = load_file(str(folder / "model.safetensors"))
+    folder, weights = _fixture_and_its_weights(tmp_path)
     save_file(weights, str(tmp_path / "elsewhere.safetensors"))
     (folder / "model-00001-of-00001.safetensors").symlink_to(tmp_path / "elsewhere.safetensors")
     _sharded(folder, {})
-    with pytest.raises(ModelError) as exc:
-        load_model(folder, cache_dir=tmp_path / "cache")
-    assert "leads out of the model folder" in one_sentence(exc)
+    assert "leads out of the model folder" in _refusal(folder, tmp_path)
 
 
 def test_sharded_checkpoint_loads_like_the_single_file(tmp_path):
-    from safetensors.numpy import load_file, save_file
+    from safetensors.numpy import save_file
 
-    folder = copy_fixture(tmp_path)
-    weights = load_file(str(folder / "model.safetensors"))
+    folder, weights = _fixture_and_its_weights(tmp_path)
     (folder / "model.safetensors").unlink()
     names = sorted(weights)
     shards = {"model-00001-of-00002.safetensors": names[::2], "model-00002-of-00002.safetensors": names[1::2]}

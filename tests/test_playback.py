@@ -96,24 +96,29 @@ def test_mix_is_clipped_and_checked() -> None:
         p.set_mix(np.zeros(10))
 
 
-def test_callback_allocates_no_sample_memory() -> None:
-    """A 512-frame block is 4 KiB of samples; the callback must not allocate anything like it."""
-    p = Player(SR, open_device=False)
-    p.set_mix(np.random.default_rng(0).standard_normal((SR * 60, 2)).astype(np.float32) * 0.1)
-    p.loop = True
-    p.play()
+def assert_callback_allocates_under_2_kib(p: Player, blocks: int) -> None:
+    """After one warm-up block, `blocks` more 512-frame callbacks allocate under 2 KiB at peak."""
     out = np.zeros((512, 2), dtype=np.float32)
     p.callback(out, 512)  # warm up
     tracemalloc.start()
     try:
         base, _ = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
-        for _ in range(500):
+        for _ in range(blocks):
             p.callback(out, 512)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak - base < 2048, f"callback allocated {peak - base} bytes at peak"
+
+
+def test_callback_allocates_no_sample_memory() -> None:
+    """A 512-frame block is 4 KiB of samples; the callback must not allocate anything like it."""
+    p = Player(SR, open_device=False)
+    p.set_mix(np.random.default_rng(0).standard_normal((SR * 60, 2)).astype(np.float32) * 0.1)
+    p.loop = True
+    p.play()
+    assert_callback_allocates_under_2_kib(p, blocks=500)
 
 
 def test_without_portaudio_or_device_says_why() -> None:
@@ -155,13 +160,19 @@ def test_real_device_plays_in_real_time_and_swaps_without_stopping() -> None:
 
 
 # --- loop region ------------------------------------------------------------------------------
-def test_loop_region_wraps_at_its_end_to_its_start() -> None:
+def looping_from(start: int, end: int, seek: int, *, loop: bool = True) -> Player:
+    """A player on ramp(100) with a loop region start..end, sought to `seek` and playing."""
     p = Player(SR, open_device=False)
     p.set_mix(ramp(100))
-    p.loop = True
-    p.set_loop_region(40, 60)
-    p.seek(55)
+    p.loop = loop
+    p.set_loop_region(start, end)
+    p.seek(seek)
     p.play()
+    return p
+
+
+def test_loop_region_wraps_at_its_end_to_its_start() -> None:
+    p = looping_from(40, 60, 55)
     out = pull(p, 30)
     np.testing.assert_array_equal(out[:5], ramp(100)[55:60])
     np.testing.assert_array_equal(out[5:25], ramp(100)[40:60])
@@ -170,23 +181,14 @@ def test_loop_region_wraps_at_its_end_to_its_start() -> None:
 
 
 def test_loop_region_is_ignored_with_loop_off_and_cleared_by_an_empty_range() -> None:
-    p = Player(SR, open_device=False)
-    p.set_mix(ramp(100))
-    p.set_loop_region(40, 60)
-    p.seek(55)
-    p.play()
+    p = looping_from(40, 60, 55, loop=False)
     np.testing.assert_array_equal(pull(p, 10), ramp(100)[55:65])  # loop off: plays through
     p.set_loop_region(70, 70)
     assert p.loop_region is None
 
 
 def test_a_region_past_a_shorter_mix_loops_the_whole_piece_instead_of_hanging() -> None:
-    p = Player(SR, open_device=False)
-    p.set_mix(ramp(100))
-    p.loop = True
-    p.set_loop_region(150, 200)
-    p.seek(95)
-    p.play()
+    p = looping_from(150, 200, 95)
     out = pull(p, 10)
     np.testing.assert_array_equal(out[5:], ramp(100)[:5])
 
@@ -241,18 +243,7 @@ def test_callback_with_clicks_and_a_region_allocates_no_sample_memory() -> None:
     p.set_loop_region(44100, 44100 * 3)
     p.set_metronome(True, tempo=137, beats_per_bar=4, count_in_bars=1)
     p.play()
-    out = np.zeros((512, 2), dtype=np.float32)
-    p.callback(out, 512)
-    tracemalloc.start()
-    try:
-        base, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        for _ in range(1000):  # through the count-in, the region's end and several wraps
-            p.callback(out, 512)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak - base < 2048, f"callback allocated {peak - base} bytes at peak"
+    assert_callback_allocates_under_2_kib(p, blocks=1000)  # through the count-in, the region's end and wraps
 
 
 def test_metronome_settings_are_checked() -> None:

@@ -113,14 +113,11 @@ def _save_project(session: Session, path: Path, progress: Progress | None = None
     if owned:
         replaced |= listed_take_ids(autosave) or set()
     journal = _write(session, path, SESSION_FILE, replaced, progress)
-    try:
+    with _journal_removed(journal):
         if owned:
             _forget_autosave(autosave)
             remove_quietly(autosave)
         _sweep_after_commit(path, replaced)
-    finally:
-        if journal is not None:
-            remove_quietly(journal)
     return path
 
 
@@ -139,13 +136,20 @@ def _save_autosave(session: Session, path: Path) -> Path:
     autosave = path / AUTOSAVE_FILE
     replaced = listed_take_ids(autosave) or set()
     journal = _write(session, path, AUTOSAVE_FILE, replaced)
-    try:
+    with _journal_removed(journal):
         _adopt_autosave(autosave)
         _sweep_after_commit(path, replaced)
+    return autosave
+
+
+@contextmanager
+def _journal_removed(journal: Path | None) -> Iterator[None]:
+    """Remove the save's journal (if it wrote one) once the block is done, however it ends."""
+    try:
+        yield
     finally:
         if journal is not None:
             remove_quietly(journal)
-    return autosave
 
 
 def _sweep_after_commit(path: Path, replaced: set[str]) -> None:

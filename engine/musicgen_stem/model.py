@@ -27,7 +27,7 @@ from engine.musicgen.tokenizer import TextTokenizer
 from engine.musicgen_stem.codec import MultiStemCodec
 from engine.musicgen_stem.config import SOURCES, StemEncodecConfig, StemLMConfig, parse_xp_cfg
 from engine.musicgen_stem.lm import StemLM
-from engine.musicgen_stem.text import find_text_folder, load_text_encoder
+from engine.musicgen_stem.text import check_weights, find_text_folder, load_text_encoder
 from engine.musicgen_stem.unpickle import load_torch_file
 
 LM_FILE = "state_dict.bin"
@@ -112,13 +112,11 @@ def _cache_key(files: list[Path], dtype: str) -> str:
 
 
 def _check(model: nn.Module, weights: dict, where: Path) -> None:
-    expected = dict(tree_flatten(model.parameters()))
-    missing = sorted(set(expected) - set(weights))
-    if missing:
-        raise ModelError(f"{where} lacks weights its xp.cfg calls for (e.g. {missing[0]}): the checkpoint is partial or does not match its config")
-    for key, value in expected.items():
-        if tuple(weights[key].shape) != tuple(value.shape):
-            raise ModelError(f"{where} does not match its xp.cfg: {key} has shape {tuple(weights[key].shape)}, expected {tuple(value.shape)}")
+    check_weights(
+        model, weights,
+        lacks=lambda key: f"{where} lacks weights its xp.cfg calls for (e.g. {key}): "
+                          "the checkpoint is partial or does not match its config",
+        mismatch=lambda key, got, want: f"{where} does not match its xp.cfg: {key} has shape {got}, expected {want}")
 
 
 def _build(meta: dict, where: Path) -> StemModel:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import mlx.core as mx
 from mlx.utils import tree_flatten
@@ -85,14 +86,28 @@ def load_text_encoder(folder: Path, expected_width: int) -> tuple[T5EncoderModel
                     weights[rest] = value
     model = T5EncoderModel(t5_config)
     weights = T5EncoderModel.sanitize(weights)
-    expected = dict(tree_flatten(model.parameters()))
-    missing = sorted(set(expected) - set(weights))
-    if missing:
-        raise ModelError(f"{folder} lacks T5 encoder weights (e.g. {missing[0]}): the folder is partial")
-    for key, value in expected.items():
-        if tuple(weights[key].shape) != tuple(value.shape):
-            raise ModelError(f"{folder}'s T5 weight {key} does not match its config.json")
+    expected = check_weights(
+        model, weights,
+        lacks=lambda key: f"{folder} lacks T5 encoder weights (e.g. {key}): the folder is partial",
+        mismatch=lambda key, got, want: f"{folder}'s T5 weight {key} does not match its config.json")
     model.load_weights([(k, weights[k]) for k in expected], strict=True)
     model.eval()
     mx.eval(model.parameters())
     return model, TextTokenizer(folder)
+
+
+def check_weights(model, weights: dict, lacks: Callable[[str], str],
+                  mismatch: Callable[[str, tuple, tuple], str]) -> dict:
+    """Raise ModelError unless ``weights`` holds every parameter of ``model``, each in its shape.
+
+    ``lacks(key)`` words the first missing weight, ``mismatch(key, got, want)`` the first of the
+    wrong shape; returns the model's parameters by name.
+    """
+    expected = dict(tree_flatten(model.parameters()))
+    missing = sorted(set(expected) - set(weights))
+    if missing:
+        raise ModelError(lacks(missing[0]))
+    for key, value in expected.items():
+        if tuple(weights[key].shape) != tuple(value.shape):
+            raise ModelError(mismatch(key, tuple(weights[key].shape), tuple(value.shape)))
+    return expected

@@ -118,14 +118,20 @@ def test_the_view_follows_the_playhead_and_meters_move_while_playing(qtbot, wind
     assert lane.header.meter is not None
 
 
-def test_a_vanished_device_stops_playback_says_why_and_quit_returns_within_2_s(qtbot, tmp_path) -> None:
-    devices = FakeSoundDevice(["USB Audio"], hang="stop")  # stop() blocks forever, as sounddevice's did
+def shown_window_on(qtbot, tmp_path, devices: FakeSoundDevice) -> MainWindow:
+    """A shown main window whose players open `devices`, discarding unsaved changes on close."""
     window = MainWindow(settings=Settings(tmp_path / "settings.json"),
                         player_factory=lambda sr: Player(sr, backend=devices))
     window.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
+    return window
+
+
+def test_a_vanished_device_stops_playback_says_why_and_quit_returns_within_2_s(qtbot, tmp_path) -> None:
+    devices = FakeSoundDevice(["USB Audio"], hang="stop")  # stop() blocks forever, as sounddevice's did
+    window = shown_window_on(qtbot, tmp_path, devices)
     generate(qtbot, window, bars=2)
     player = window.player
     assert player.available
@@ -146,12 +152,7 @@ def test_a_vanished_device_stops_playback_says_why_and_quit_returns_within_2_s(q
 
 def test_quit_returns_within_2_s_even_when_stop_and_abort_both_hang(qtbot, tmp_path) -> None:
     devices = FakeSoundDevice(["JACK"], hang="both")
-    window = MainWindow(settings=Settings(tmp_path / "settings.json"),
-                        player_factory=lambda sr: Player(sr, backend=devices))
-    window.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_window_on(qtbot, tmp_path, devices)
     window.toggle_play()
     assert window.player.available
     start = time.monotonic()

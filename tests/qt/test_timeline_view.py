@@ -189,24 +189,24 @@ def test_beat_snap_and_no_snap(qtbot, timeline) -> None:
         timeline.snap = "triplet"
 
 
-def test_a_region_too_small_to_snap_clears_the_loop(qtbot, timeline) -> None:
-    s = session_with("drums", bars=8)
-    timeline.set_session(s)
+def drag_ruler_with_a_loop(qtbot, timeline, region: tuple[float, float], start: float, end: float) -> list:
+    """On an 8-bar drums session looping `region`, drag the ruler from `start` to `end` s; the signal's args."""
+    timeline.set_session(session_with("drums", bars=8))
     qtbot.waitUntil(lambda: not timeline.building)
-    timeline.set_loop_region(0.0, 4.0)
+    timeline.set_loop_region(*region)
     with qtbot.waitSignal(timeline.loop_region_changed) as blocker:
-        drag(timeline.ruler, 10.2, 10.6)  # under half a bar: nothing to loop
-    assert blocker.args == [0.0, 0.0] and timeline.loop_region() is None
+        drag(timeline.ruler, start, end)
+    return blocker.args
+
+
+def test_a_region_too_small_to_snap_clears_the_loop(qtbot, timeline) -> None:
+    args = drag_ruler_with_a_loop(qtbot, timeline, (0.0, 4.0), 10.2, 10.6)  # under half a bar: nothing to loop
+    assert args == [0.0, 0.0] and timeline.loop_region() is None
 
 
 def test_dragging_inside_the_region_moves_it_along_the_grid(qtbot, timeline) -> None:
-    s = session_with("drums", bars=8)
-    timeline.set_session(s)
-    qtbot.waitUntil(lambda: not timeline.building)
-    timeline.set_loop_region(2.0, 6.0)
-    with qtbot.waitSignal(timeline.loop_region_changed) as blocker:
-        drag(timeline.ruler, 3.0, 6.3)  # moved by 3.3 s, lands on bars again
-    assert blocker.args == pytest.approx([6.0, 10.0])
+    args = drag_ruler_with_a_loop(qtbot, timeline, (2.0, 6.0), 3.0, 6.3)  # moved by 3.3 s, lands on bars again
+    assert args == pytest.approx([6.0, 10.0])
 
 
 def test_loop_selection_by_bars(qtbot, timeline) -> None:
