@@ -27,7 +27,7 @@ import socket
 import stat
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import suppress, contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -144,11 +144,9 @@ class ProjectLock:
                 return
         try:
             if not self.folder.exists():
-                try:
+                with suppress(FileExistsError):  # another process made it first: fine
                     self.folder.mkdir()
                     self._made_folder = True
-                except FileExistsError:
-                    pass
         except OSError as err:
             raise _cannot_lock(self.folder, err) from None
         deadline = time.monotonic() + self.timeout
@@ -177,16 +175,13 @@ class ProjectLock:
             del _held[key]
         unused_folder = self._made_folder and _only_lock_file(self.folder)
         try:
-            os.unlink(self.path)  # while still holding it: see the module docstring
-        except OSError:
-            pass
+            with suppress(OSError):  # already gone: nothing to tidy
+                os.unlink(self.path)  # while still holding it: see the module docstring
         finally:
             os.close(fd)  # releases the flock
         if unused_folder:
-            try:
+            with suppress(OSError):  # something else is in it now: leave it
                 self.folder.rmdir()
-            except OSError:
-                pass
 
     # --- one attempt -----------------------------------------------------------------------
     def _try_lock(self) -> int | None:

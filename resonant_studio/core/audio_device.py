@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+from contextlib import suppress
 from typing import Any, Callable
 
 STOP_TIMEOUT_S = 0.6
@@ -73,9 +74,8 @@ def _within(call: Callable[[], Any], timeout: float) -> bool:
 
     def run() -> None:
         try:
-            call()
-        except Exception:  # a stream whose device is gone raises here; finishing is what counts
-            pass
+            with suppress(Exception):  # a stream whose device is gone raises here; finishing is what counts
+                call()
         finally:
             done.set()
 
