@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 import numpy as np
 import soundfile as sf
@@ -50,8 +50,16 @@ class _Sink:
         return self._f.tell()
 
 
-def write_audio(path: Path, data: np.ndarray, sample_rate: int, *, format: str, subtype: str) -> None:
+BLOCK_FRAMES = 1 << 16
+
+
+def write_audio(path: Path, data: np.ndarray, sample_rate: int, *, format: str, subtype: str,
+                transform: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
     """Write ``data`` ``[N, C]`` to ``path`` (an existing temp file is truncated first).
+
+    ``transform`` (gain, quantising) is applied to one block of ``BLOCK_FRAMES`` frames at a
+    time as it is written: no whole-length temporary, and no single numpy call long enough to
+    hold the GIL from the UI thread while a worker writes a long file.
 
     Raises the disk's own OSError when a write fails, RuntimeError for anything libsndfile
     refuses on its own account.
@@ -62,7 +70,11 @@ def write_audio(path: Path, data: np.ndarray, sample_rate: int, *, format: str, 
         try:
             with sf.SoundFile(sink, "w", samplerate=sample_rate, channels=data.shape[1] if data.ndim == 2 else 1,
                               format=format, subtype=subtype) as out:
-                out.write(data)
+                for start in range(0, data.shape[0], BLOCK_FRAMES):
+                    block = data[start:start + BLOCK_FRAMES]
+                    out.write(block if transform is None else transform(block))
+                    if sink.error is not None:
+                        break
         except Exception as err:  # soundfile asserts on a short write; libsndfile raises its own
             if sink.error is not None:
                 raise sink.error from err

@@ -4,7 +4,7 @@ One gain is worked out for the whole export and applied to the mix and to every 
 so the stems still sum to the mix (to within the last bit of each file). The gain is:
 
 * with ``target_lufs``: the gain that brings the mix's integrated loudness (ITU-R BS.1770,
-  via pyloudnorm) to the target, held back if it would push the sample peak of the mix or
+  tracks/loudness.py, after pyloudnorm) to the target, held back if it would push the sample peak of the mix or
   of any stem above -1 dBFS;
 * without: unity, unless the mix or a stem would clip (peak at or above full scale), in
   which case it is turned down to peak at -1 dBFS.
@@ -36,6 +36,7 @@ from tracks.atomic import describe_os_error
 from tracks.audio_write import write_audio
 from tracks.errors import ExportError
 from tracks.file_set import FileSet
+from tracks.loudness import measure_lufs
 from tracks.mixer import memory_budget, render_bytes, render_mix, render_stems
 from tracks.session import Session
 from tracks.track import Track
@@ -79,17 +80,6 @@ class GainPlan:
 
 def to_dbfs(amplitude: float) -> float:
     return 20.0 * math.log10(amplitude) if amplitude > 0 else -math.inf
-
-
-def measure_lufs(audio: np.ndarray, sample_rate: int) -> float | None:
-    """Integrated loudness in LUFS; None when the audio is shorter than one 400 ms block or silent."""
-    try:
-        import pyloudnorm  # here: it pulls scipy.signal and scipy.stats (~1 s), which only loudness needs
-
-        lufs = pyloudnorm.Meter(sample_rate).integrated_loudness(np.asarray(audio, dtype=np.float64))
-    except ValueError:
-        return None
-    return float(lufs) if math.isfinite(lufs) else None
 
 
 def plan_gain(mix: np.ndarray, stems: list[np.ndarray], sample_rate: int,
@@ -174,9 +164,9 @@ def _check_folder(folder: Path) -> None:
         raise ExportError(f"cannot write to {folder}: it is a file, not a folder")
 
 
-# Per frame, on top of the stems and the mix: quantising one file (float64, rounding, int32)
-# and measuring the mix's loudness (pyloudnorm's float64 filters).
-_EXPORT_BYTES_PER_FRAME = 64
+# Per frame, on top of the stems and the mix: headroom. Quantising (tracks/audio_write.py) and
+# measuring loudness (tracks/loudness.py) work a block at a time, so they add almost nothing.
+_EXPORT_BYTES_PER_FRAME = 16
 
 
 def _render(session: Session) -> tuple[list[tuple[Track, np.ndarray]], np.ndarray]:
@@ -194,14 +184,15 @@ def _render(session: Session) -> tuple[list[tuple[Track, np.ndarray]], np.ndarra
 def _stage(files: FileSet, target: Path, signal: np.ndarray, gain: np.float32, sample_rate: int, fmt: str,
            bit_depth: int) -> None:
     """Stage one file; the gain is applied here, one file at a time, not to all at once."""
+    if fmt == "mp3":
+        subtype, transform = MP3_SUBTYPE, lambda block: np.clip(block * gain, -1.0, 1.0).astype(np.float32)
+    elif bit_depth == 32:
+        subtype, transform = SUBTYPES[32], lambda block: np.asarray(block * gain, dtype=np.float32)
+    else:
+        subtype, transform = SUBTYPES[bit_depth], lambda block: quantise(block * gain, bit_depth)
+
     def write(tmp: Path) -> None:
-        if fmt == "mp3":
-            data, subtype = np.clip(signal * gain, -1.0, 1.0).astype(np.float32), MP3_SUBTYPE
-        elif bit_depth == 32:
-            data, subtype = np.asarray(signal * gain, dtype=np.float32), SUBTYPES[32]
-        else:
-            data, subtype = quantise(signal * gain, bit_depth), SUBTYPES[bit_depth]
-        write_audio(tmp, data, sample_rate, format=FORMATS[fmt], subtype=subtype)
+        write_audio(tmp, signal, sample_rate, format=FORMATS[fmt], subtype=subtype, transform=transform)
     try:
         files.stage(target, write)
     except (OSError, RuntimeError) as err:

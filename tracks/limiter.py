@@ -25,11 +25,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pyloudnorm
 from scipy.ndimage import minimum_filter1d
 from scipy.signal import resample, resample_poly
 
 from tracks.errors import ExportError
+from tracks.loudness import measure_lufs
 
 OVERSAMPLE = 4
 BLOCK = 32768             # samples interpolated per FFT...
@@ -173,14 +173,6 @@ class Maximised:
     lufs: float | None
     true_peak_dbtp: float
     reduction_db: float
-
-
-def measure_lufs(audio: np.ndarray, sample_rate: int) -> float | None:
-    try:
-        value = pyloudnorm.Meter(sample_rate).integrated_loudness(np.asarray(audio, dtype=np.float64))
-    except ValueError:  # shorter than one 400 ms block
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
 def limit_to_loudness(mix: np.ndarray, sample_rate: int, target_lufs: float,

@@ -66,7 +66,7 @@ def dequantise(data: np.ndarray, scale: float) -> np.ndarray:
 
 def write_take_file(path: Path, audio: np.ndarray, sample_rate: int, scale: float) -> None:
     """Write ``audio`` as 24-bit stereo FLAC at ``path``, divided by ``scale`` (see audio_scale)."""
-    write_audio(path, quantise(audio, scale), sample_rate, format="FLAC", subtype="PCM_24")
+    write_audio(path, audio, sample_rate, format="FLAC", subtype="PCM_24", transform=lambda block: quantise(block, scale))
 
 
 def read_take_file(path: Path, *, sample_rate: int, num_samples: int, scale: float) -> np.ndarray:
