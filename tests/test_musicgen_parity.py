@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import mlx.core as mx
 import numpy as np
@@ -17,22 +16,16 @@ import pytest
 
 from engine.musicgen.pipeline import MusicGenPipeline
 from engine.musicgen.sampling import SamplingParams
+from parity_fixtures import fixture_folders, load_case
 
 # MUSICGEN_FIXTURES=DIR checks freshly made checkpoints (tools/make_musicgen_fixtures.py --out DIR) instead.
-ROOT = Path(os.environ.get("MUSICGEN_FIXTURES") or Path(__file__).parent / "fixtures")
-FIXTURES = sorted(p for p in ROOT.glob("musicgen-*") if (p / "reference").is_dir())
+FIXTURES = fixture_folders("MUSICGEN_FIXTURES", "musicgen-*", "reference")
 
 
 @pytest.fixture(scope="module", params=FIXTURES, ids=[p.name for p in FIXTURES])
 def case(request, tmp_path_factory):
-    folder = request.param
-    pipe = MusicGenPipeline.load(folder, cache_dir=tmp_path_factory.mktemp("mlx-cache"))
-    settings = json.loads((folder / "reference" / "settings.json").read_text())
-
-    def ref(name: str) -> np.ndarray:
-        return np.load(folder / "reference" / f"{name}.npy")
-
-    return pipe, settings, ref
+    cache = tmp_path_factory.mktemp("mlx-cache")
+    return load_case(request.param, "reference", lambda folder: MusicGenPipeline.load(folder, cache_dir=cache))
 
 
 def channels_first(pipe, audio: np.ndarray) -> np.ndarray:

@@ -9,8 +9,6 @@ a ``parity/`` is checked; MUSICGEN_STEM_FIXTURES=DIR points at freshly made ones
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import mlx.core as mx
 import numpy as np
@@ -19,21 +17,15 @@ import pytest
 from engine.musicgen.sampling import SamplingParams
 from engine.musicgen_stem.generate import condition_cross
 from engine.musicgen_stem.pipeline import StemPipeline
+from parity_fixtures import fixture_folders, load_case
 
-ROOT = Path(os.environ.get("MUSICGEN_STEM_FIXTURES") or Path(__file__).parent / "fixtures")
-FIXTURES = sorted(p for p in ROOT.glob("musicgen-stem-*") if (p / "parity").is_dir())
+FIXTURES = fixture_folders("MUSICGEN_STEM_FIXTURES", "musicgen-stem-*", "parity")
 
 
 @pytest.fixture(scope="module", params=FIXTURES, ids=[p.name for p in FIXTURES])
 def case(request, tmp_path_factory):
-    folder = request.param
-    pipe = StemPipeline.load(folder, cache_dir=tmp_path_factory.mktemp("stem-cache"))
-    settings = json.loads((folder / "parity" / "settings.json").read_text())
-
-    def ref(name: str) -> np.ndarray:
-        return np.load(folder / "parity" / f"{name}.npy")
-
-    return pipe, settings, ref
+    cache = tmp_path_factory.mktemp("stem-cache")
+    return load_case(request.param, "parity", lambda folder: StemPipeline.load(folder, cache_dir=cache))
 
 
 def _run(job):

@@ -13,6 +13,7 @@ import os
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
+import soxr
 
 from engine.backends.base import CancelCallback, GeneratedPart, GenerationRequest, PartSpec, ProgressCallback
 from engine.context import MusicalContext
@@ -110,8 +111,6 @@ class MusicGenBackend:
             return None
         tonal = [p.audio for p in request.locked if p.role in TONAL_ROLES]
         if tonal:
-            import soxr
-
             mix = np.sum([np.asarray(a, np.float32).mean(axis=1) for a in tonal], axis=0)
             return soxr.resample(mix, request.sample_rate, pipe.sample_rate).astype(np.float32)
         audio = self._reference_audio(request, pipe.window_plan.context_seconds, 1)
@@ -166,8 +165,6 @@ class MusicGenBackend:
 
     def generate(self, request: GenerationRequest, progress: ProgressCallback | None = None,
                  cancel: CancelCallback | None = None) -> Sequence[GeneratedPart]:
-        import soxr
-
         if not request.parts:
             return []
         pipe = self.pipeline

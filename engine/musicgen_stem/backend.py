@@ -27,6 +27,7 @@ import os
 from typing import Any, Sequence
 
 import numpy as np
+import soxr
 
 from engine.backends.base import CancelCallback, GeneratedPart, GenerationRequest, ProgressCallback
 from engine.context import MusicalContext
@@ -84,8 +85,6 @@ class MusicGenStemBackend:
 
     def _kept_stems(self, request: GenerationRequest, wanted: set[str]) -> tuple[dict[str, np.ndarray], list[str]]:
         """Locked tracks mixed per stem at 32 kHz mono; and the locked tracks that cannot be kept."""
-        import soxr
-
         pipe = self.pipeline
         mixes: dict[str, np.ndarray] = {}
         unheard = []
@@ -106,12 +105,9 @@ class MusicGenStemBackend:
 
     def generate(self, request: GenerationRequest, progress: ProgressCallback | None = None,
                  cancel: CancelCallback | None = None) -> Sequence[GeneratedPart]:
-        import soxr
-
         if not request.parts:
             return []
-        pipe = self.pipeline
-        context = request.context
+        pipe, context = self.pipeline, request.context
         params = sampling_params(request, pipe.default_params, "MusicGen-Stem")
         wanted = {ROLE_STEMS.get(p.role, "other") for p in request.parts}
         kept, unheard = self._kept_stems(request, wanted)
