@@ -125,3 +125,25 @@ def test_a_musicgen_tier_renders_through_its_model_folder(tmp_path, monkeypatch)
     assert session.duration == pytest.approx(1.0)
     assert takes[0].params["temperature"] == config.values["temperature"]
     assert takes[0].params[TAKE_PARAM_KEY]["quality"] == "preview"
+
+
+def test_a_preset_offers_its_timing_under_locked_tracks_and_drums_keep_their_pitch():
+    from resonant_studio.generation import studio
+    from resonant_studio.generation.plan import generate
+    from resonant_studio.generation.preset_render import follow_preset_timing, preset_timing_offer
+
+    session = studio.new_session("house 124 bpm in C major")
+    generate(session, seed=3)
+    config = resolve(load_presets(), user_prompt="dark techno, 124 bpm, F minor", style="dark_techno", seed=1)
+    assert preset_timing_offer(session, config) is None  # nothing locked: nothing to ask
+    drums, bass = session.track("drums"), session.track("bass")
+    drums.locked = bass.locked = True
+    assert preset_timing_offer(session, config) == "key C major -> F minor"
+    drums_before, bass_before = drums.active_take.audio.copy(), bass.active_take.audio.copy()
+    changed = follow_preset_timing(session, config)
+    assert changed == [bass]  # a key change moves the bass; the drums have no key to move
+    assert len(drums.takes) == 1 and np.array_equal(drums.active_take.audio, drums_before)
+    assert bass.active_take.params["fitted_to"] == {"tempo": 124.0, "semitones": 5, "pitched": True}
+    assert session.key_name == "F minor" and bass.locked
+    session.history.undo()
+    assert session.key_name == "C major" and np.array_equal(bass.active_take.audio, bass_before)

@@ -152,9 +152,18 @@ def features_of(take: Take) -> LockedFeatures | None:
         return None
 
 
+def _unpitched(track: Track, take: Take) -> bool:
+    """A drum part has no key to move: a key change stretches it in time only."""
+    features, fitted = features_of(take), take.params.get("fitted_to")
+    if isinstance(fitted, dict) and "pitched" in fitted:  # a fitted take has no features of its own
+        return track.role == "drums" or not fitted["pitched"]
+    return track.role == "drums" or (features is not None and features.tonic is None)
+
+
 def conform_locked(session: Session, tempo: float, tonic: int | None = None) -> list[Track]:
     """Fit every locked track with audio to a new tempo (and key): Rubber Band stretches it
-    (and shifts its pitch by the smallest interval to the new tonic), as a new take, the old
+    (and shifts a pitched part by the smallest interval to the new tonic; drums and audio
+    with no detected key keep their pitch), as a new take, the old
     one kept. Only after the person agreed (Use as reference, a preset): one undoable step
     with the context change the caller makes. Returns the tracks changed."""
     from engine.stretch import time_stretch
@@ -170,13 +179,18 @@ def conform_locked(session: Session, tempo: float, tonic: int | None = None) -> 
         take = track.active_take
         if not track.locked or take is None:
             continue
+        unpitched = _unpitched(track, take)
+        semitones = 0 if unpitched else shift
+        if abs(rate - 1.0) < 1e-6 and semitones == 0:
+            continue
         try:
-            audio = time_stretch(take.audio, session.sample_rate, rate, semitones=float(shift))
+            audio = time_stretch(take.audio, session.sample_rate, rate, semitones=float(semitones))
         except EngineError as exc:
             raise AppError(f"cannot fit {track.name} to {tempo:g} bpm: {str(exc).rstrip('.')}") from exc
         fitted = Take(audio=audio, notes=None, prompt=take.prompt, seed=take.seed, backend=take.backend,
                       params={**{k: v for k, v in take.params.items() if k != FEATURES_KEY},
-                              "fitted_from": take.id, "fitted_to": {"tempo": float(tempo), "semitones": shift}})
+                              "fitted_from": take.id, "fitted_to": {"tempo": float(tempo), "semitones": semitones,
+                                                                      "pitched": not unpitched}})
         track.locked = False
         track.add_take(fitted)
         track.locked = True

@@ -11,6 +11,8 @@ from typing import Any, Mapping, Sequence
 
 from engine.backends import CancelCallback, ProgressCallback
 from engine.context import MusicalContext
+from engine.theory import pitch_name
+from resonant_studio.core.imports import conform_locked
 from resonant_studio.generation import studio
 from resonant_studio.presets.resolve import ResolvedConfig
 from resonant_studio.generation import plan
@@ -76,3 +78,31 @@ def session_for_config(current: Session | None, config: ResolvedConfig) -> tuple
         current.context = config.session_context()
         return current, config.context, False
     return current, MusicalContext.from_dict(current.context), False
+
+
+def preset_timing_offer(session: Session | None, config: ResolvedConfig) -> str | None:
+    """What following ``config``'s tempo and key would change under locked tracks, in words
+    ("tempo 120 -> 128 bpm, key A minor -> C major"); None when nothing would or nothing is
+    locked. The window asks before doing it (``follow_preset_timing``), as for a reference."""
+    if session is None or not any(t.locked for t in session.tracks) or not any(t.takes for t in session.tracks):
+        return None
+    ctx, target = session.context, config.context
+    changes = []
+    if abs(float(target.tempo) - session.tempo) > 1e-6:
+        changes.append(f"tempo {session.tempo:g} -> {target.tempo:g} bpm")
+    tonic, mode = int(ctx.get("tonic", 0)), str(ctx.get("mode", "major"))
+    if (target.tonic, target.mode) != (tonic, mode):
+        changes.append(f"key {pitch_name(tonic)} {mode} -> {target.key_name}")
+    return ", ".join(changes) or None
+
+
+def follow_preset_timing(session: Session, config: ResolvedConfig) -> list[Track]:
+    """The person agreed: the session takes ``config``'s tempo, key and chords, and its locked
+    audio is fitted to them (new takes, the originals kept), as one undoable step. The length
+    in bars stays the session's, so every locked track still ends with the piece."""
+    target = config.context.to_dict()
+    with session.history.group("Follow the preset's tempo and key"):
+        changed = conform_locked(session, float(target["tempo"]), int(target["tonic"]))
+        session.context = {**session.context, **{k: target[k] for k in ("tempo", "tonic", "mode", "chords")
+                                                  if k in target}}
+    return changed

@@ -26,7 +26,7 @@ from resonant_studio.core.playback import Player
 from resonant_studio.generation import studio
 from resonant_studio.generation.plan import (GenerationPlan, PromptReading, apply_plan, new_piece_session,
                                              plan_generation)
-from resonant_studio.generation.preset_render import session_for_config
+from resonant_studio.generation.preset_render import follow_preset_timing, preset_timing_offer, session_for_config
 from resonant_studio.generation.section import Section
 from tracks import Session, Take, Track
 
@@ -38,6 +38,8 @@ class PendingJob:
     session: Session | None
     """The session the plan was made from (None: a new piece)."""
     plan: GenerationPlan
+    offer: tuple[str, Any] | None = None
+    """(what would change, the preset config) to ask about once the takes are in."""
 
 
 class SessionController(QObject):
@@ -64,6 +66,7 @@ class SessionController(QObject):
         self.reference: Any = None
         """Steering material from "Use as reference" (the library dock sets it); every request carries it."""
         self._jobs: dict[int, PendingJob] = {}
+        self._kept_timing: set[str] = set()  # preset tempo/key changes the person declined, this session
         self._mix_scheduled = False
         self._mix_serial = 0
         self._mix_shown = 0
@@ -83,6 +86,7 @@ class SessionController(QObject):
         self.session = session
         self.folder = folder
         self._jobs.clear()  # answers for the previous session are dropped when they arrive
+        self._kept_timing = set()
         if session is not None:
             if session.sample_rate != self.player.sample_rate:
                 self.player.close()
@@ -179,8 +183,12 @@ class SessionController(QObject):
                 if new:
                     self.set_session(session, self.folder, dirty=True)
                 studio.add_missing_parts(session)
-                return self._submit(session, plan_generation(session, config=config, context=context,
-                                                             reference=self.reference))
+                job_id = self._submit(session, plan_generation(session, config=config, context=context,
+                                                               reference=self.reference))
+                offer = None if new else preset_timing_offer(session, config)
+                if offer and offer not in self._kept_timing:
+                    self._jobs[job_id].offer = (offer, config)
+                return job_id
             s = self.session
             fresh = s is None or not any(t.takes for t in s.tracks)
             if fresh and not prompt:
@@ -285,6 +293,30 @@ class SessionController(QObject):
         self.notifier.info(f"{job.plan.label}: {len(takes)} new take{'s' if len(takes) != 1 else ''} "
                            f"(seed {job.plan.seed})")
         self.generation_applied.emit(takes)
+        if job.offer is not None:
+            self._offer_preset_timing(session, *job.offer)
+
+    def _offer_preset_timing(self, session: Session, offer: str, config: Any) -> None:
+        """Locked tracks play in the session's tempo and key: ask before following the preset's."""
+        def keep() -> None:
+            self._kept_timing.add(offer)
+
+        def follow() -> None:
+            if session is not self.session:
+                return
+            if self._jobs:
+                self.notifier.error("a generation is running: wait for it, then Generate with the preset again")
+                return
+            try:
+                follow_preset_timing(session, config)
+            except USER_ERRORS as exc:
+                self.notifier.error(str(exc))
+                return
+            self.notifier.info(f"the session follows the preset ({offer}); locked tracks fitted to it, "
+                               "their originals kept as takes: Generate for parts in the new tempo and key")
+
+        self.notifier.offer(f"the preset would change the {offer}; your locked tracks keep the session's",
+                            [("Follow it and fit the locked tracks", follow), ("Keep the session's", keep)])
 
     def _on_failed(self, job_id: int, message: str) -> None:
         if self._jobs.pop(job_id, None) is not None:

@@ -153,3 +153,48 @@ def test_post_processing_runs_on_the_engine_thread_not_the_ui(qtbot, window, mon
     take = s.track("drums").active_take
     assert take.num_samples == s.num_samples and take.params["postprocess"]["gain_db"] is not None
     assert take.params[TAKE_PARAM_KEY]["role"] == "background_bed"
+
+
+def test_a_role_preset_on_an_existing_piece_gives_the_role_length(qtbot, window):
+    window.prompt_bar.prompt_edit.setText("house, 124 bpm, C major")
+    click_generate(qtbot, window)
+    assert window.session.bars == 8 and window.session.duration > 10
+    window.presets.pickers.select(style="tech_minimal", role="logo_sting", quality="sketch")
+    click_generate(qtbot, window)
+    s = window.session
+    assert s.duration == pytest.approx(3.5)
+    assert all(t.active_take.num_samples == s.num_samples for t in s.tracks if t.active_take is not None)
+
+
+def test_a_preset_under_locked_tracks_keeps_their_timing_and_asks(qtbot, window):
+    """The preset's tempo and key are offered; the locked drums never change unless the person agrees."""
+    window.prompt_bar.prompt_edit.setText("house, 124 bpm, C major")
+    click_generate(qtbot, window)
+    s = window.session
+    drums = s.track("drums")
+    drums.locked = True
+    before = drums.active_take.audio.copy()
+    window.presets.pickers.select(style="dark_techno", quality="sketch")
+    window.prompt_bar.prompt_edit.setText("dark techno, 132 bpm, F minor")
+    click_generate(qtbot, window)
+    assert s.tempo == 124 and s.key_name == "C major"  # kept under the locked drums
+    np.testing.assert_array_equal(drums.active_take.audio, before)
+    offer = window.notifier.last()
+    assert offer.level == "offer" and "tempo 124 -> 132 bpm" in offer.text and "F minor" in offer.text
+    dict(offer.actions)["Follow it and fit the locked tracks"]()
+    assert s.tempo == 132 and s.key_name == "F minor"
+    assert len(drums.takes) == 2 and drums.locked
+    np.testing.assert_array_equal(drums.takes[0].audio, before)  # the original is still a take
+    assert abs(drums.active_take.num_samples - s.num_samples) <= 2  # it still ends with the piece
+    window.controller.undo()
+    assert s.tempo == 124 and drums.active_take.audio is drums.takes[0].audio
+
+    # Declined once, the same change is not asked again in this session.
+    n = len(window.notifier.messages)
+    click_generate(qtbot, window)
+    assert any(m.level == "offer" for m in window.notifier.messages[n:])
+    dict(window.notifier.last("offer").actions)["Keep the session's"]()
+    n = len(window.notifier.messages)
+    click_generate(qtbot, window)
+    assert not any(m.level == "offer" for m in window.notifier.messages[n:])
+    np.testing.assert_array_equal(drums.takes[0].audio, before)
