@@ -7,6 +7,7 @@ Everything here is plain computation and safe to call from a worker thread.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,7 +93,11 @@ def measure(y: np.ndarray, sample_rate: int) -> Features:
     if silent:
         chroma = np.zeros((S.shape[1], 12), dtype=np.float32)
     else:
-        chroma = librosa.feature.chroma_cqt(y=y, sr=sample_rate, hop_length=HOP).T  # [T, 12]
+        # Short audio padded with silence can leave no pitched bin for librosa's tuning estimate,
+        # which then warns on stderr ("empty frequency set") and assumes a tuning of 0 anyway.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Trying to estimate tuning", category=UserWarning)
+            chroma = librosa.feature.chroma_cqt(y=y, sr=sample_rate, hop_length=HOP).T  # [T, 12]
     sums = chroma.sum(axis=1, keepdims=True)
     chroma = np.divide(chroma, sums, out=np.zeros_like(chroma), where=sums > 1e-9).astype(np.float32)
     total = chroma.sum(axis=0)
