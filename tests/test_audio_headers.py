@@ -165,3 +165,20 @@ def test_fd_2_is_restored_when_the_decode_raises_and_redirects_never_nest(capfd)
     assert order == ["first done", "second in"]
     os.write(2, b"after\n")
     assert capfd.readouterr().err == "after\n"
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_U8", "PCM_24"])
+@pytest.mark.parametrize("have,want", [(8, 1), (8, 2), (1, 2), (2, 2), (1, 1), (3, None)])
+def test_integer_files_read_as_int16_match_libsndfiles_float_conversion(tmp_path, subtype, have, want) -> None:
+    rng = np.random.default_rng(have)
+    data = (0.5 * rng.standard_normal((4000, have))).clip(-1, 1).astype(np.float32)
+    path = tmp_path / "x.wav"
+    sf.write(str(path), data, 8000, subtype=subtype)
+    reference = sf.read(str(path), dtype="float32", always_2d=True)[0]
+    if want == 1:
+        reference = reference.mean(axis=1, keepdims=True)
+    elif want == 2:
+        reference = np.repeat(reference, 2, axis=1) if have == 1 else reference[:, :2]
+    got = read_audio(path, channels=want).audio
+    assert got.shape == reference.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, reference, atol=1e-6, rtol=0)

@@ -199,6 +199,22 @@ def _downmix(block: np.ndarray, channels: int) -> np.ndarray:
     raise AudioFileError(f"cannot make {channels} channels from {have}")  # pragma: no cover - guarded
 
 
+INT16_SUBTYPES = frozenset({"PCM_S8", "PCM_U8", "PCM_16"})
+"""Subtypes libsndfile reads as int16 exactly (8-bit samples scaled by 256)."""
+
+
+def _downmix_int16(block: np.ndarray, channels: int) -> np.ndarray:
+    """int16 ``[N, C]`` -> float32 ``[N, channels]`` in full scale, as :func:`_downmix` on floats."""
+    have = block.shape[1]
+    if channels == 1 and have > 1:
+        out = block.sum(axis=1, keepdims=True, dtype=np.int32).astype(np.float32)
+        out *= np.float32(1.0 / (32768.0 * have))
+        return out
+    out = np.ascontiguousarray(_downmix(block, channels) if channels <= have else block, dtype=np.float32)
+    out *= np.float32(1.0 / 32768.0)
+    return np.repeat(out, channels, axis=1) if channels > have else out
+
+
 class _Growing:
     """An output buffer sized from the header's estimate, doubled only if that was short."""
 
@@ -309,14 +325,22 @@ def _stream(f, p: Path, want: int, rate: int, out_rate: int, out_ch: int, t0: fl
     estimate = int(math.ceil(want * out_rate / rate)) + 64
     out = _Growing(estimate if known_length else min(estimate, 1 << 20), out_ch)  # grow only as audio comes
     block_frames = max(1024, BLOCK_SAMPLES // f.channels)
+    # 8- and 16-bit PCM is read as int16 and downmixed before it becomes float: half the bytes
+    # through libsndfile and no NaN/peak check (integers cannot hold either). The values are
+    # libsndfile's own float conversion (x / 32768); a 384 kHz 8-channel file reads ~1.8x faster.
+    as_int16 = f.subtype in INT16_SUBTYPES
     done = 0
     while done < want:
-        block = f.read(frames=min(block_frames, want - done), dtype="float32", always_2d=True)
+        block = f.read(frames=min(block_frames, want - done), dtype="int16" if as_int16 else "float32",
+                       always_2d=True)
         if not len(block):
             break
-        _check_block(block, p, t0 + done / rate)
+        if as_int16:
+            mixed = _downmix_int16(block, out_ch)
+        else:
+            _check_block(block, p, t0 + done / rate)
+            mixed = np.ascontiguousarray(_downmix(block, out_ch))
         done += len(block)
-        mixed = np.ascontiguousarray(_downmix(block, out_ch))
         out.add(resampler.resample_chunk(mixed, last=False) if resampler else mixed)
     if resampler:
         out.add(resampler.resample_chunk(np.zeros((0, out_ch), dtype=np.float32), last=True))
