@@ -133,3 +133,15 @@ def test_the_activation_names_are_the_ones_the_model_implements():
     from engine.musicgen.t5 import ACTIVATIONS
 
     assert set(typing.get_args(Activation)) == set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("content,phrase", [("[" * 5000 + "]" * 5000, "nests more than"),
+                                            ('{"pad_token": 7}', "sets pad_token to '7'"),
+                                            ('{"model_max_length": ' + "9" * 500 + "}", "500 characters long")])
+def test_a_hostile_tokenizer_config_is_one_sentence(tmp_path, content, phrase):
+    from engine.musicgen.tokenizer import TextTokenizer
+
+    folder = copy_fixture(tmp_path)
+    (folder / "tokenizer_config.json").write_text(content)
+    with pytest.raises(ModelError, match=phrase):
+        TextTokenizer(folder)

@@ -102,3 +102,25 @@ def test_references_that_double_at_every_level_are_cut_off():
     lines = ["l0: xxxxxxxxxxxxxxxx"] + [f"l{i}: ${{l{i - 1}}}${{l{i - 1}}}" for i in range(1, 19)]
     with pytest.raises(ModelError, match="expand to"):
         parse_xp_cfg("\n".join(lines), "x.bin")
+
+
+def test_layer_counts_are_checked_against_the_weights_before_a_model_is_built(tmp_path, monkeypatch):
+    """A 1000-layer xp.cfg over 2 layers of weights: refused before StemModel is built."""
+    import shutil
+
+    from engine.musicgen_stem import model as stem_model
+    from engine.musicgen_stem.config import StemLMConfig as Real
+
+    folder = tmp_path / "stem"
+    shutil.copytree(FIXTURE, folder, ignore=shutil.ignore_patterns("parity"))
+    real = Real.from_xp_cfg.__func__
+
+    def claims_1000_layers(cls, cfg, where, text_dim=None):
+        cfg = copy.deepcopy(cfg)
+        cfg["transformer_lm"]["num_layers"] = 1000
+        return real(cls, cfg, where, text_dim)
+
+    monkeypatch.setattr(Real, "from_xp_cfg", classmethod(claims_1000_layers))
+    monkeypatch.setattr(stem_model, "StemModel", lambda *a, **k: pytest.fail("built before the check"))
+    with pytest.raises(ModelError, match="claims 1000 transformer layers .* but its weights hold 2"):
+        stem_model.load_stem_weights(folder, cache_dir=tmp_path / "cache")

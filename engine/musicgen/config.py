@@ -289,7 +289,7 @@ class MusicGenConfig:
         return d.vocab_size
 
 
-def _count(shapes: Mapping[str, tuple[int, ...]], prefix: str) -> int:
+def count_numbered(shapes: Mapping[str, tuple[int, ...]], prefix: str) -> int:
     """How many ``prefix{i}.`` entries the weights hold (layers, blocks, heads)."""
     found = set()
     for key in shapes:
@@ -308,16 +308,17 @@ def check_config_against_weights(config: MusicGenConfig, shapes: Mapping[str, tu
     shapes are checked against them here, and a mismatch is one sentence.
     """
     d, t, a = config.decoder, config.text_encoder, config.audio_encoder
+    counted = count_numbered
     counts = [
-        ("decoder layers (num_hidden_layers)", d.num_hidden_layers, _count(shapes, "decoder.model.decoder.layers.")),
-        ("codebooks (num_codebooks)", d.num_codebooks, _count(shapes, "decoder.lm_heads.")),
-        ("T5 layers (num_layers)", t.num_layers, _count(shapes, "text_encoder.encoder.block.")),
+        ("decoder layers (num_hidden_layers)", d.num_hidden_layers, counted(shapes, "decoder.model.decoder.layers.")),
+        ("codebooks (num_codebooks)", d.num_codebooks, counted(shapes, "decoder.lm_heads.")),
+        ("T5 layers (num_layers)", t.num_layers, counted(shapes, "text_encoder.encoder.block.")),
     ]
     for what, claimed, present in counts:
         if claimed != present:
             raise ModelError(f"{where} claims {claimed} {what} but the weights hold {present}: "
                              "the config does not belong to these weights")
-    quantizers = _count(shapes, "audio_encoder.quantizer.layers.")
+    quantizers = count_numbered(shapes, "audio_encoder.quantizer.layers.")
     if quantizers < a.num_quantizers:
         raise ModelError(f"{where} claims {a.num_quantizers} EnCodec codebooks but the weights hold {quantizers}: "
                          "the config does not belong to these weights")
