@@ -182,3 +182,14 @@ def test_integer_files_read_as_int16_match_libsndfiles_float_conversion(tmp_path
     got = read_audio(path, channels=want).audio
     assert got.shape == reference.shape and got.dtype == np.float32
     np.testing.assert_allclose(got, reference, atol=1e-6, rtol=0)
+
+
+def test_a_real_mp3_still_reads_whole_and_quietly(tmp_path, capfd) -> None:
+    path = tmp_path / "ok.mp3"
+    sf.write(str(path), (0.3 * np.sin(np.arange(44100) / 10)).astype(np.float32), 44100, format="MP3")
+    before = os.fstat(2)
+    loaded = read_audio(path)
+    assert abs(len(loaded.audio) - 44100) < 2000 and float(np.abs(loaded.audio).max()) > 0.2
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)  # fd 2 is where it was
+    assert capfd.readouterr().err == ""
