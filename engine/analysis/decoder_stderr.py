@@ -53,11 +53,16 @@ def decoder_notes_captured() -> Iterator[Captured]:
     with _LOCK:
         _flush()
         try:
-            saved = os.dup(2)
-        except OSError:  # no fd 2 at all (a windowed app): nothing to keep clean
+            tmp = tempfile.TemporaryFile()
+        except OSError:  # no writable temp folder: the notes show, nothing else goes wrong
             yield captured
             return
-        with tempfile.TemporaryFile() as tmp:
+        with tmp:
+            try:
+                saved = os.dup(2)
+            except OSError:  # no fd 2 at all (a windowed app): nothing to keep clean
+                yield captured
+                return
             try:
                 os.dup2(tmp.fileno(), 2)
                 yield captured
