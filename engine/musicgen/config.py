@@ -84,10 +84,6 @@ def checked(cls, data: Mapping[str, Any], where: str, section: str = ""):
                          "or is not a MusicGen config") from None
 
 
-def _from_dict(cls, data: Mapping[str, Any], where: str = "config.json", section: str = ""):
-    return checked(cls, data, where, section)
-
-
 @dataclass(frozen=True)
 class T5Config:
     vocab_size: Vocab = 32128
@@ -103,7 +99,7 @@ class T5Config:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "config.json", section: str = "text_encoder") -> "T5Config":
-        return _from_dict(cls, data, where, section)
+        return checked(cls, data, where, section)
 
     @property
     def is_gated(self) -> bool:
@@ -133,7 +129,7 @@ class DecoderConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "config.json", section: str = "decoder") -> "DecoderConfig":
-        return _from_dict(cls, data, where, section)
+        return checked(cls, data, where, section)
 
     @property
     def head_dim(self) -> int:
@@ -168,7 +164,7 @@ class EncodecConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "config.json",
                   section: str = "audio_encoder") -> "EncodecConfig":
-        return _from_dict(cls, data, where, section)
+        return checked(cls, data, where, section)
 
     @property
     def hop_length(self) -> int:
