@@ -145,3 +145,29 @@ def test_a_hostile_tokenizer_config_is_one_sentence(tmp_path, content, phrase):
     (folder / "tokenizer_config.json").write_text(content)
     with pytest.raises(ModelError, match=phrase):
         TextTokenizer(folder)
+
+
+@pytest.mark.parametrize("name,content,phrase", [
+    ("generation_config.json", '{"do_sample": true, "top_k": "many"}', "sets top_k to 'many'"),
+    ("generation_config.json", '{"temperature": [1]}', r"sets temperature to \[1\]"),
+    ("generation_config.json", '{"top_p": 2}', "sets top_p to 2"),
+    ("generation_config.json", '{"decoder_start_token_id": 99999}', "past the decoder's vocabulary of 64"),
+    ("preprocessor_config.json", '{"hop_length": 0}', "sets hop_length to 0"),
+])
+def test_the_settings_files_beside_the_config_are_checked_too(tmp_path, name, content, phrase):
+    """A start token past the embedding table crashed MLX (SIGSEGV) at the first decoding step."""
+    folder = copy_fixture(tmp_path)
+    (folder / name).write_text(content)
+    with pytest.raises(ModelError, match=phrase) as exc:
+        open_folder(folder)
+    assert str(folder / name) in str(exc.value)
+
+
+def test_a_start_token_past_the_vocabulary_is_refused():
+    folder = Path(__file__).parent / "fixtures" / "musicgen-tiny"
+    config = json.loads((folder / "config.json").read_text())
+    config["decoder"]["bos_token_id"] = 65
+    with pytest.raises(ModelError, match="start token .* to 65, past its vocabulary of 64"):
+        MusicGenConfig.from_dict(config)
+    config["decoder"]["bos_token_id"] = 64  # == vocab_size: the extra embedding row, as transformers
+    assert MusicGenConfig.from_dict(config).special_token == 64

@@ -17,7 +17,8 @@ from typing import Any
 import mlx.core as mx
 
 from engine.errors import ModelError
-from engine.musicgen.config import MusicGenConfig, check_config_against_weights
+from engine.musicgen.config import (GenerationDefaults, MusicGenConfig, PreprocessorDefaults, check_config_against_weights,
+                                    checked)
 from engine.musicgen.json_files import loads as json_loads
 from engine.musicgen.json_files import read_object
 
@@ -131,11 +132,22 @@ def open_folder(model_dir: str | os.PathLike) -> CheckpointFolder:
         shapes.update(check_safetensors(f))
     check_config_against_weights(config, shapes, config_path)
 
-    generation = read_object(path / "generation_config.json") \
-        if (path / "generation_config.json").is_file() else {}
-    preprocessor = read_object(path / "preprocessor_config.json") \
-        if (path / "preprocessor_config.json").is_file() else {}
+    generation = _settings(path / "generation_config.json", GenerationDefaults)
+    start = generation.get("decoder_start_token_id")
+    if start is not None and start > config.decoder.vocab_size:
+        raise ModelError(f"{path / 'generation_config.json'} sets decoder_start_token_id to {start}, past the "
+                         f"decoder's vocabulary of {config.decoder.vocab_size}: the file is damaged")
+    preprocessor = _settings(path / "preprocessor_config.json", PreprocessorDefaults)
     return CheckpointFolder(path, config, files, generation, preprocessor)
+
+
+def _settings(path: Path, schema) -> dict[str, Any]:
+    """An optional settings file, read bounded and its keys ``schema`` knows checked; {} when absent."""
+    if not path.exists():
+        return {}
+    data = read_object(path)
+    checked(schema, data, str(path))
+    return data
 
 
 def read_weights(folder: CheckpointFolder) -> dict[str, mx.array]:

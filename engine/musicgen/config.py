@@ -205,6 +205,31 @@ class _MelodyFields:
 
 
 @dataclass(frozen=True)
+class GenerationDefaults:
+    """The keys of ``generation_config.json`` this app uses (sampling.py, pipeline.py), checked
+    like config.json: a ``"many"`` top-k raised ValueError, and a start token past the
+    embedding table crashed MLX with a segmentation fault."""
+
+    do_sample: Bool | None = None
+    temperature: _float(0.0, 100.0) | None = None
+    top_k: _int(0, 1 << 20) | None = None
+    top_p: _float(0.0, 1.0) | None = None
+    guidance_scale: _float(0.0, 1000.0) | None = None
+    decoder_start_token_id: Token | None = None
+
+
+@dataclass(frozen=True)
+class PreprocessorDefaults:
+    """The keys of ``preprocessor_config.json`` the melody model's chroma extractor uses (chroma.py)."""
+
+    sampling_rate: _int(1000, 384000) | None = None
+    n_fft: _int(16, 1 << 20) | None = None
+    hop_length: _int(1, 1 << 20) | None = None
+    num_chroma: _int(1, 128) | None = None
+    chunk_length: _float(0.0, 3600.0, open_low=True) | None = None
+
+
+@dataclass(frozen=True)
 class MusicGenConfig:
     architecture: str
     text_encoder: T5Config
@@ -254,6 +279,9 @@ class MusicGenConfig:
             raise ModelError(f"{where} uses a {audio.audio_channels}-channel EnCodec; MusicGen's codec is mono")
         if audio.norm_type != "weight_norm" or audio.normalize or audio.chunk_length_s is not None:
             raise ModelError(f"{where} uses an EnCodec variant other than MusicGen's 32 kHz codec, which is not supported")
+        if self.special_token > decoder.vocab_size:  # the embedding has vocab_size + 1 rows
+            raise ModelError(f"{where} sets the decoder's start token (bos_token_id/pad_token_id) to "
+                             f"{self.special_token}, past its vocabulary of {decoder.vocab_size}: the file is damaged")
         if decoder.hidden_size % decoder.num_attention_heads:
             raise ModelError(f"{where} is inconsistent: decoder.hidden_size {decoder.hidden_size} is not a multiple "
                              f"of decoder.num_attention_heads {decoder.num_attention_heads}")

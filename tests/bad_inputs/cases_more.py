@@ -76,6 +76,14 @@ def _mg(*edits):
     return make
 
 
+def _melody(*edits):
+    def make(d: Path) -> None:
+        _copy("musicgen-melody-tiny")(d)
+        for edit in edits:
+            edit(d)
+    return make
+
+
 def _config(fn):
     def edit(d: Path) -> None:
         cfg = json.loads((d / "config.json").read_text())
@@ -212,6 +220,13 @@ MODELS = {
     "stem_t5_config_deep": ("stem", _stem(_write("t5/config.json", deep_json(50000)))),
     "stem_t5_config_fifo": ("stem", _stem(_write("t5/config.json", fifo))),
     "stem_t5_shard_dotdot": ("stem", _stem(_t5_shards("../../../../etc/passwd"))),
+    "generation_top_k_text": ("musicgen", _mg(_write("generation_config.json", '{"do_sample": true, "top_k": "many"}'))),
+    "generation_temperature_list": ("musicgen", _mg(_write("generation_config.json", '{"temperature": [1]}'))),
+    "generation_guidance_1e308": ("musicgen", _mg(_write("generation_config.json", '{"guidance_scale": 1e308}'))),
+    "generation_start_token_huge": ("musicgen", _mg(_write("generation_config.json", '{"decoder_start_token_id": 99999}'))),
+    "config_bos_token_huge": ("musicgen", _mg(_config(lambda c: c["decoder"].update(bos_token_id=99999)))),
+    "melody_preprocessor_n_fft_text": ("musicgen", _melody(_write("preprocessor_config.json", '{"n_fft": "big"}'))),
+    "melody_preprocessor_hop_zero": ("musicgen", _melody(_write("preprocessor_config.json", '{"hop_length": 0}'))),
 }
 
 # --- command-line arguments: name -> argv (R: the project, O: an out folder, W: a good wav,
