@@ -60,7 +60,7 @@ def test_any_leaf_replaced_by_anything_is_a_config_or_one_sentence(name, build):
             except ModelError as err:
                 assert "\n" not in str(err)
                 refused += 1
-    assert refused > 100  # the check has teeth: most replacements of used keys are refused
+    assert refused > 300  # teeth: of ~900 (LM) and ~580 (codec) replacements, 528 and 371 are refused
 
 
 @pytest.mark.parametrize("key,value,phrase", [
