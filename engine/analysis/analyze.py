@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.analysis.audio_io import ANALYSIS_RATE, MAX_ANALYSIS_SECONDS, read_audio, to_analysis_rate
+from engine.analysis.audio_io import (ANALYSIS_RATE, MAX_ANALYSIS_SECONDS, MIN_SOUND_SECONDS, AudioFileError,
+                                     read_audio, to_analysis_rate)
 from engine.analysis.errors import AnalysisError
 from engine.analysis.features import MIN_KEY_SECONDS, MIN_TEMPO_SECONDS, measure
 from engine.analysis.key import estimate_key
@@ -28,6 +29,12 @@ def analyze_file(path: str | os.PathLike, max_seconds: float = MAX_ANALYSIS_SECO
     """
     # resampled while it streams in: memory is bounded by the analysis rate, not the file's
     loaded = read_audio(path, max_seconds=max_seconds, sample_rate=ANALYSIS_RATE)
+    held = len(loaded.audio) / loaded.sample_rate
+    if held < MIN_SOUND_SECONDS:
+        frames = round(held * loaded.file_rate) if loaded.file_rate else len(loaded.audio)
+        raise AudioFileError(f"'{loaded.path.name}' holds only {held * 1000:.1f} ms of audio ({frames} sample"
+                             f"{'s' if frames != 1 else ''}), less than the {MIN_SOUND_SECONDS * 1000:.0f} ms "
+                             "analysis needs to describe a sound")
     warnings = []
     if loaded.truncated:
         warnings.append(

@@ -7,6 +7,7 @@ Everything here is plain computation and safe to call from a worker thread.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,7 +93,11 @@ def measure(y: np.ndarray, sample_rate: int) -> Features:
     if silent:
         chroma = np.zeros((S.shape[1], 12), dtype=np.float32)
     else:
-        chroma = librosa.feature.chroma_cqt(y=y, sr=sample_rate, hop_length=HOP).T  # [T, 12]
+        # Short audio padded with silence can leave no pitched bin for librosa's tuning estimate,
+        # which then warns on stderr ("empty frequency set") and assumes a tuning of 0 anyway.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Trying to estimate tuning", category=UserWarning)
+            chroma = librosa.feature.chroma_cqt(y=y, sr=sample_rate, hop_length=HOP).T  # [T, 12]
     sums = chroma.sum(axis=1, keepdims=True)
     chroma = np.divide(chroma, sums, out=np.zeros_like(chroma), where=sums > 1e-9).astype(np.float32)
     total = chroma.sum(axis=0)
@@ -100,8 +105,11 @@ def measure(y: np.ndarray, sample_rate: int) -> Features:
 
     eps = 1e-10
     contrast = librosa.feature.spectral_contrast(S=S, sr=sample_rate)
-    centroid = librosa.feature.spectral_centroid(S=S, sr=sample_rate)[0]
-    bandwidth = librosa.feature.spectral_bandwidth(S=S, sr=sample_rate)[0]
+    centroids = librosa.feature.spectral_centroid(S=S, sr=sample_rate)  # [1, T]
+    centroid = centroids[0]
+    # The bandwidth is measured around the centroid: hand it over rather than have librosa
+    # normalise S and compute it again (0.7 of 3.8 s for 5 minutes of audio; the same figures).
+    bandwidth = librosa.feature.spectral_bandwidth(S=S, sr=sample_rate, centroid=centroids)[0]
     rolloff = librosa.feature.spectral_rolloff(S=S, sr=sample_rate)[0]
     flatness = librosa.feature.spectral_flatness(S=S)[0]
     zcr = librosa.feature.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP)[0]

@@ -8,7 +8,6 @@ folder can be wrong ends in one ``ModelError`` sentence.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import struct
 from dataclasses import dataclass
@@ -18,7 +17,10 @@ from typing import Any
 import mlx.core as mx
 
 from engine.errors import ModelError
-from engine.musicgen.config import MusicGenConfig, check_config_against_weights
+from engine.musicgen.config import (GenerationDefaults, MusicGenConfig, PreprocessorDefaults, check_config_against_weights,
+                                    checked)
+from engine.musicgen.json_files import loads as json_loads
+from engine.musicgen.json_files import read_object
 
 DTYPES = {"float32": mx.float32, "float16": mx.float16, "bfloat16": mx.bfloat16}
 CONVERTED_FORMAT = "resonant-musicgen-mlx-1"
@@ -33,18 +35,16 @@ class CheckpointFolder:
     preprocessor: dict[str, Any]
 
 
-def _read_json(path: Path, what: str) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{what} in {path.parent} cannot be read ({exc.__class__.__name__}): the folder is damaged") from exc
-    if not isinstance(data, dict):
-        raise ModelError(f"{what} in {path.parent} is not a JSON object: the folder is damaged")
-    return data
+MAX_HEADER_BYTES = 100_000_000
+"""The safetensors format's own limit on its JSON header (the Rust crate refuses more): a
+header that claims gigabytes is a damaged or hostile file, refused before it is read."""
 
 
 def check_safetensors(path: Path) -> dict[str, tuple[int, ...]]:
-    """Raise ``ModelError`` unless ``path`` is a complete safetensors file; return its tensor shapes."""
+    """Raise ``ModelError`` unless ``path`` is a complete safetensors file; return its tensor shapes.
+
+    Only the header is read, and only once its length has been checked against the format's
+    limit and the file's size."""
     try:
         size = path.stat().st_size
         with path.open("rb") as f:
@@ -54,7 +54,15 @@ def check_safetensors(path: Path) -> dict[str, tuple[int, ...]]:
             (header_len,) = struct.unpack("<Q", head)
             if header_len > size - 8:
                 raise ModelError(f"{path} is truncated (its header runs past the end): download it again")
-            header = json.loads(f.read(header_len))
+            if header_len > MAX_HEADER_BYTES:
+                raise ModelError(f"{path} says its safetensors header is {header_len / 1e6:,.0f} MB, more than the "
+                                 f"format allows ({MAX_HEADER_BYTES / 1e6:.0f} MB): the file is damaged, download it again")
+            first = f.read(1)
+            if first != b"{":
+                raise ModelError(f"{path} is not a readable safetensors file (its header is not JSON): download it again")
+            header = json_loads(first + f.read(header_len - 1), str(path), max_depth=8)
+        if not isinstance(header, dict):
+            raise ModelError(f"{path} has a damaged safetensors header (not a JSON object): download it again")
         end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
     except ModelError:
         raise
@@ -99,14 +107,14 @@ def open_folder(model_dir: str | os.PathLike) -> CheckpointFolder:
     config_path = path / "config.json"
     if not config_path.is_file():
         raise ModelError(f"{path} has no config.json: it is not a Hugging Face MusicGen folder")
-    config = MusicGenConfig.from_dict(_read_json(config_path, "config.json"), where=str(config_path))
+    config = MusicGenConfig.from_dict(read_object(config_path), where=str(config_path))
 
     index = path / "model.safetensors.index.json"
     single = path / "model.safetensors"
     if single.is_file():
         files = (single,)
     elif index.is_file():
-        weight_map = _read_json(index, "model.safetensors.index.json").get("weight_map")
+        weight_map = read_object(index).get("weight_map")
         if not isinstance(weight_map, dict) or not weight_map:
             raise ModelError(f"{index} has no weight_map: the folder is damaged")
         for name in weight_map.values():
@@ -124,11 +132,22 @@ def open_folder(model_dir: str | os.PathLike) -> CheckpointFolder:
         shapes.update(check_safetensors(f))
     check_config_against_weights(config, shapes, config_path)
 
-    generation = _read_json(path / "generation_config.json", "generation_config.json") \
-        if (path / "generation_config.json").is_file() else {}
-    preprocessor = _read_json(path / "preprocessor_config.json", "preprocessor_config.json") \
-        if (path / "preprocessor_config.json").is_file() else {}
+    generation = _settings(path / "generation_config.json", GenerationDefaults)
+    start = generation.get("decoder_start_token_id")
+    if start is not None and start > config.decoder.vocab_size:
+        raise ModelError(f"{path / 'generation_config.json'} sets decoder_start_token_id to {start}, past the "
+                         f"decoder's vocabulary of {config.decoder.vocab_size}: the file is damaged")
+    preprocessor = _settings(path / "preprocessor_config.json", PreprocessorDefaults)
     return CheckpointFolder(path, config, files, generation, preprocessor)
+
+
+def _settings(path: Path, schema) -> dict[str, Any]:
+    """An optional settings file, read bounded and its keys ``schema`` knows checked; {} when absent."""
+    if not path.exists():
+        return {}
+    data = read_object(path)
+    checked(schema, data, str(path))
+    return data
 
 
 def read_weights(folder: CheckpointFolder) -> dict[str, mx.array]:

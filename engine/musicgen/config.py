@@ -2,14 +2,25 @@
 
 Every dimension comes from the checkpoint; nothing is assumed about musicgen-small.
 ``from_dict`` ignores keys it does not know and fills the defaults transformers uses.
+
+Every field the model is built from is checked at the door, before anything is built: its
+type (strictly: ``"big"``, ``true`` or ``1024.0`` is not a width) and a range no real
+checkpoint comes near (musicgen-large has 48 layers of width 2048; the bounds allow 1024
+layers of width 65536). pydantic checks the dataclasses' ``Annotated`` bounds; a failure is
+one :class:`ModelError` naming the file and the key ("decoder.num_attention_heads"). Sizes
+that must match the weights are checked against the safetensors headers afterwards
+(:func:`check_config_against_weights`), still before any allocation.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
+
+from pydantic import Field, TypeAdapter, ValidationError
 
 from engine.errors import ModelError
 
@@ -20,27 +31,75 @@ ARCHITECTURES = {
 MODEL_TYPES = {"musicgen": "MusicgenForConditionalGeneration", "musicgen_melody": "MusicgenMelodyForConditionalGeneration"}
 
 
-def _from_dict(cls, data: Mapping[str, Any]):
+def _int(lo: int, hi: int):
+    return Annotated[int, Field(strict=True, ge=lo, le=hi)]
+
+
+def _float(lo: float, hi: float, *, open_low: bool = False):
+    bound = {"gt": lo} if open_low else {"ge": lo}
+    return Annotated[float, Field(strict=True, le=hi, allow_inf_nan=False, **bound)]
+
+
+Bool = Annotated[bool, Field(strict=True)]
+Width = _int(1, 1 << 16)
+"""A model width or a per-head width (musicgen-large: 2048)."""
+Inner = _int(1, 1 << 18)
+"""A feed-forward width (musicgen-large: 8192)."""
+Layers = _int(1, 1024)
+Heads = _int(1, 1024)
+Vocab = _int(1, 1 << 20)
+Token = _int(0, 1 << 20)
+Activation = Literal["relu", "gelu", "gelu_new", "gelu_pytorch_tanh", "silu"]
+"""What engine/musicgen/t5.py's ``ACTIVATIONS`` implements (tests/test_musicgen_config_check.py keeps them in step)."""
+FeedForward = Literal["relu", "gelu", "gelu_new", "silu", "gated-relu", "gated-gelu", "gated-gelu_new", "gated-silu"]
+
+
+@functools.cache
+def _adapter(cls) -> TypeAdapter:
+    return TypeAdapter(cls)
+
+
+def _plain(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def checked(cls, data: Mapping[str, Any], where: str, section: str = ""):
+    """``cls(**data)`` with the keys ``cls`` does not know dropped and every field checked.
+
+    Raises one ``ModelError`` naming ``where`` (the file) and the first bad key
+    (``section.key``, e.g. ``decoder.hidden_size``).
+    """
+    if not isinstance(data, Mapping):
+        raise ModelError(f"{where} has a {section or 'config'} that is not a JSON object: the file is damaged")
     names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    known = {k: v for k, v in data.items() if k in names}
+    try:
+        return _adapter(cls).validate_python(known)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in (section, *first["loc"]) if part != "")
+        reason = first["msg"].replace("Input should", "it should", 1)
+        raise ModelError(f"{where} sets {key} to {_plain(first.get('input'))}, but {reason}: the file is damaged "
+                         "or is not a MusicGen config") from None
 
 
 @dataclass(frozen=True)
 class T5Config:
-    vocab_size: int = 32128
-    d_model: int = 512
-    d_kv: int = 64
-    d_ff: int = 2048
-    num_layers: int = 6
-    num_heads: int = 8
-    relative_attention_num_buckets: int = 32
-    relative_attention_max_distance: int = 128
-    layer_norm_epsilon: float = 1e-6
-    feed_forward_proj: str = "relu"
+    vocab_size: Vocab = 32128
+    d_model: Width = 512
+    d_kv: Width = 64
+    d_ff: Inner = 2048
+    num_layers: Layers = 6
+    num_heads: Heads = 8
+    relative_attention_num_buckets: _int(2, 4096) = 32
+    relative_attention_max_distance: _int(2, 1 << 20) = 128
+    layer_norm_epsilon: _float(0.0, 1.0, open_low=True) = 1e-6
+    feed_forward_proj: FeedForward = "relu"
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "T5Config":
-        return _from_dict(cls, data)
+    def from_dict(cls, data: Mapping[str, Any], where: str = "config.json", section: str = "text_encoder") -> "T5Config":
+        return checked(cls, data, where, section)
 
     @property
     def is_gated(self) -> bool:
@@ -54,23 +113,23 @@ class T5Config:
 
 @dataclass(frozen=True)
 class DecoderConfig:
-    vocab_size: int = 2048
-    hidden_size: int = 1024
-    num_hidden_layers: int = 24
-    ffn_dim: int = 4096
-    num_attention_heads: int = 16
-    num_codebooks: int = 4
-    max_position_embeddings: int = 2048
-    activation_function: str = "gelu"
-    scale_embedding: bool = False
-    audio_channels: int = 1
-    pad_token_id: int | None = 2048
-    bos_token_id: int | None = 2048
-    cross_attention_hidden_size: int | None = None
+    vocab_size: Vocab = 2048
+    hidden_size: Width = 1024
+    num_hidden_layers: Layers = 24
+    ffn_dim: Inner = 4096
+    num_attention_heads: Heads = 16
+    num_codebooks: _int(1, 64) = 4
+    max_position_embeddings: _int(1, 1 << 20) = 2048
+    activation_function: Activation = "gelu"
+    scale_embedding: Bool = False
+    audio_channels: _int(1, 2) = 1
+    pad_token_id: Token | None = 2048
+    bos_token_id: Token | None = 2048
+    cross_attention_hidden_size: Width | None = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "DecoderConfig":
-        return _from_dict(cls, data)
+    def from_dict(cls, data: Mapping[str, Any], where: str = "config.json", section: str = "decoder") -> "DecoderConfig":
+        return checked(cls, data, where, section)
 
     @property
     def head_dim(self) -> int:
@@ -79,36 +138,33 @@ class DecoderConfig:
 
 @dataclass(frozen=True)
 class EncodecConfig:
-    sampling_rate: int = 32000
-    audio_channels: int = 1
-    num_filters: int = 64
-    hidden_size: int = 128
-    upsampling_ratios: tuple[int, ...] = (8, 5, 4, 4)
-    codebook_size: int = 2048
-    codebook_dim: int | None = None
-    target_bandwidths: tuple[float, ...] = (2.2,)
-    kernel_size: int = 7
-    last_kernel_size: int = 7
-    residual_kernel_size: int = 3
-    dilation_growth_rate: int = 2
-    num_residual_layers: int = 1
-    num_lstm_layers: int = 2
-    compress: int = 2
-    use_causal_conv: bool = False
-    pad_mode: str = "reflect"
-    trim_right_ratio: float = 1.0
-    use_conv_shortcut: bool = False
-    norm_type: str = "weight_norm"
-    normalize: bool = False
-    chunk_length_s: float | None = None
+    sampling_rate: _int(1000, 384000) = 32000
+    audio_channels: _int(1, 8) = 1
+    num_filters: _int(1, 4096) = 64
+    hidden_size: Width = 128
+    upsampling_ratios: Annotated[tuple[_int(1, 64), ...], Field(min_length=1, max_length=16)] = (8, 5, 4, 4)
+    codebook_size: _int(2, 1 << 20) = 2048
+    codebook_dim: Width | None = None
+    target_bandwidths: Annotated[tuple[_float(0.0, 1e4, open_low=True), ...], Field(min_length=1, max_length=64)] = (2.2,)
+    kernel_size: _int(1, 64) = 7
+    last_kernel_size: _int(1, 64) = 7
+    residual_kernel_size: _int(1, 64) = 3
+    dilation_growth_rate: _int(1, 16) = 2
+    num_residual_layers: _int(0, 16) = 1
+    num_lstm_layers: _int(0, 16) = 2
+    compress: _int(1, 64) = 2
+    use_causal_conv: Bool = False
+    pad_mode: Literal["reflect", "constant"] = "reflect"
+    trim_right_ratio: _float(0.0, 1.0) = 1.0
+    use_conv_shortcut: Bool = False
+    norm_type: Annotated[str, Field(strict=True, max_length=64)] = "weight_norm"
+    normalize: Bool = False
+    chunk_length_s: _float(0.0, 1e4, open_low=True) | None = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "EncodecConfig":
-        data = dict(data)
-        for key in ("upsampling_ratios", "target_bandwidths"):
-            if key in data:
-                data[key] = tuple(data[key])
-        return _from_dict(cls, data)
+    def from_dict(cls, data: Mapping[str, Any], where: str = "config.json",
+                  section: str = "audio_encoder") -> "EncodecConfig":
+        return checked(cls, data, where, section)
 
     @property
     def hop_length(self) -> int:
@@ -135,6 +191,45 @@ class EncodecConfig:
 
 
 @dataclass(frozen=True)
+class _Names:
+    """The top-level keys that say what the file describes."""
+
+    architectures: Annotated[tuple[Annotated[str, Field(strict=True, max_length=200)], ...], Field(max_length=16)] | None = None
+    model_type: Annotated[str, Field(strict=True, max_length=200)] | None = None
+
+
+@dataclass(frozen=True)
+class _MelodyFields:
+    num_chroma: _int(1, 128) = 12
+    chroma_length: _int(1, 1 << 20) = 235
+
+
+@dataclass(frozen=True)
+class GenerationDefaults:
+    """The keys of ``generation_config.json`` this app uses (sampling.py, pipeline.py), checked
+    like config.json: a ``"many"`` top-k raised ValueError, and a start token past the
+    embedding table crashed MLX with a segmentation fault."""
+
+    do_sample: Bool | None = None
+    temperature: _float(0.0, 100.0) | None = None
+    top_k: _int(0, 1 << 20) | None = None
+    top_p: _float(0.0, 1.0) | None = None
+    guidance_scale: _float(0.0, 1000.0) | None = None
+    decoder_start_token_id: Token | None = None
+
+
+@dataclass(frozen=True)
+class PreprocessorDefaults:
+    """The keys of ``preprocessor_config.json`` the melody model's chroma extractor uses (chroma.py)."""
+
+    sampling_rate: _int(1000, 384000) | None = None
+    n_fft: _int(16, 1 << 20) | None = None
+    hop_length: _int(1, 1 << 20) | None = None
+    num_chroma: _int(1, 128) | None = None
+    chunk_length: _float(0.0, 3600.0, open_low=True) | None = None
+
+
+@dataclass(frozen=True)
 class MusicGenConfig:
     architecture: str
     text_encoder: T5Config
@@ -146,12 +241,15 @@ class MusicGenConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "config.json") -> "MusicGenConfig":
-        architectures = data.get("architectures") or []
+        if not isinstance(data, Mapping):
+            raise ModelError(f"{where} is not a JSON object: the folder is damaged")
+        names = checked(_Names, data, where)
+        architectures = list(names.architectures or ())
         known = [a for a in architectures if a in ARCHITECTURES]
-        if not architectures and data.get("model_type") in MODEL_TYPES:  # older exports omit "architectures"
-            known = [MODEL_TYPES[data["model_type"]]]
+        if not architectures and names.model_type in MODEL_TYPES:  # older exports omit "architectures"
+            known = [MODEL_TYPES[names.model_type]]
         if not known:
-            named = ", ".join(architectures) or data.get("model_type", "none")
+            named = ", ".join(architectures) or names.model_type or "none"
             raise ModelError(
                 f"{where} describes a {named} model, not MusicGen: point --model at a folder of "
                 f"{' or '.join(ARCHITECTURES)} (e.g. facebook/musicgen-small)"
@@ -159,14 +257,15 @@ class MusicGenConfig:
         for part in ("text_encoder", "decoder", "audio_encoder"):
             if not isinstance(data.get(part), Mapping):
                 raise ModelError(f"{where} has no {part!r} section: the checkpoint folder is incomplete or damaged")
+        melody = checked(_MelodyFields, data, where)
         config = cls(
             architecture=known[0],
-            text_encoder=T5Config.from_dict(data["text_encoder"]),
-            decoder=DecoderConfig.from_dict(data["decoder"]),
-            audio_encoder=EncodecConfig.from_dict(data["audio_encoder"]),
+            text_encoder=T5Config.from_dict(data["text_encoder"], where),
+            decoder=DecoderConfig.from_dict(data["decoder"], where),
+            audio_encoder=EncodecConfig.from_dict(data["audio_encoder"], where),
             is_melody=ARCHITECTURES[known[0]],
-            num_chroma=int(data.get("num_chroma", 12)),
-            chroma_length=int(data.get("chroma_length", 235)),
+            num_chroma=melody.num_chroma,
+            chroma_length=melody.chroma_length,
         )
         config.check_supported(where)
         return config
@@ -180,8 +279,12 @@ class MusicGenConfig:
             raise ModelError(f"{where} uses a {audio.audio_channels}-channel EnCodec; MusicGen's codec is mono")
         if audio.norm_type != "weight_norm" or audio.normalize or audio.chunk_length_s is not None:
             raise ModelError(f"{where} uses an EnCodec variant other than MusicGen's 32 kHz codec, which is not supported")
+        if self.special_token > decoder.vocab_size:  # the embedding has vocab_size + 1 rows
+            raise ModelError(f"{where} sets the decoder's start token (bos_token_id/pad_token_id) to "
+                             f"{self.special_token}, past its vocabulary of {decoder.vocab_size}: the file is damaged")
         if decoder.hidden_size % decoder.num_attention_heads:
-            raise ModelError(f"{where} is inconsistent: hidden_size is not a multiple of num_attention_heads")
+            raise ModelError(f"{where} is inconsistent: decoder.hidden_size {decoder.hidden_size} is not a multiple "
+                             f"of decoder.num_attention_heads {decoder.num_attention_heads}")
         if audio.num_quantizers < decoder.num_codebooks // decoder.audio_channels:
             raise ModelError(f"{where} is inconsistent: EnCodec has fewer codebooks than the decoder predicts")
 
@@ -210,7 +313,7 @@ class MusicGenConfig:
         return d.vocab_size
 
 
-def _count(shapes: Mapping[str, tuple[int, ...]], prefix: str) -> int:
+def count_numbered(shapes: Mapping[str, tuple[int, ...]], prefix: str) -> int:
     """How many ``prefix{i}.`` entries the weights hold (layers, blocks, heads)."""
     found = set()
     for key in shapes:
@@ -229,16 +332,17 @@ def check_config_against_weights(config: MusicGenConfig, shapes: Mapping[str, tu
     shapes are checked against them here, and a mismatch is one sentence.
     """
     d, t, a = config.decoder, config.text_encoder, config.audio_encoder
+    counted = count_numbered
     counts = [
-        ("decoder layers (num_hidden_layers)", d.num_hidden_layers, _count(shapes, "decoder.model.decoder.layers.")),
-        ("codebooks (num_codebooks)", d.num_codebooks, _count(shapes, "decoder.lm_heads.")),
-        ("T5 layers (num_layers)", t.num_layers, _count(shapes, "text_encoder.encoder.block.")),
+        ("decoder layers (num_hidden_layers)", d.num_hidden_layers, counted(shapes, "decoder.model.decoder.layers.")),
+        ("codebooks (num_codebooks)", d.num_codebooks, counted(shapes, "decoder.lm_heads.")),
+        ("T5 layers (num_layers)", t.num_layers, counted(shapes, "text_encoder.encoder.block.")),
     ]
     for what, claimed, present in counts:
         if claimed != present:
             raise ModelError(f"{where} claims {claimed} {what} but the weights hold {present}: "
                              "the config does not belong to these weights")
-    quantizers = _count(shapes, "audio_encoder.quantizer.layers.")
+    quantizers = count_numbered(shapes, "audio_encoder.quantizer.layers.")
     if quantizers < a.num_quantizers:
         raise ModelError(f"{where} claims {a.num_quantizers} EnCodec codebooks but the weights hold {quantizers}: "
                          "the config does not belong to these weights")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from engine.errors import ModelError, PromptError
+from engine.musicgen.json_files import read_object
 
 DEFAULT_MAX_TOKENS = 512  # T5's model_max_length, when tokenizer_config.json does not say
 
@@ -21,10 +21,7 @@ class TextTokenizer:
         folder = Path(folder)
         settings = {}
         if (folder / "tokenizer_config.json").is_file():
-            try:
-                settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                settings = {}
+            settings = read_object(folder / "tokenizer_config.json")  # bounded: a hostile file is one sentence
         path = folder / "tokenizer.json"
         if path.is_file():
             try:
@@ -37,6 +34,9 @@ class TextTokenizer:
             raise ModelError(f"{folder} has no tokenizer.json or spiece.model: copy the checkpoint's tokenizer files there")
         pad = settings.get("pad_token", "<pad>")
         pad = pad.get("content", "<pad>") if isinstance(pad, dict) else pad
+        if not isinstance(pad, str) or len(pad) > 100:
+            raise ModelError(f"{folder / 'tokenizer_config.json'} sets pad_token to {str(pad)[:40]!r}, which is not a "
+                             "token: the file is damaged")
         pad_id = self._tokenizer.token_to_id(pad)
         self.pad_id = 0 if pad_id is None else pad_id
         limit = settings.get("model_max_length")

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import yaml
 
 from engine.errors import ModelError
-from engine.musicgen.config import DecoderConfig, EncodecConfig
+from engine.musicgen.config import DecoderConfig, EncodecConfig, checked
 
 SOURCES = ("bass", "drums", "other")
 """audiocraft's stem order (``multistem_compression_model_checkpoints.sources``): codebooks follow it."""
@@ -23,14 +23,56 @@ SOURCES = ("bass", "drums", "other")
 _REF = re.compile(r"\$\{([^}]+)\}")
 
 
+MAX_CFG_CHARS = 1 << 20
+"""audiocraft's xp.cfg for musicgen-stem is a few kB of YAML."""
+MAX_CFG_DEPTH = 32
+MAX_NUMBER_CHARS = 40
+MAX_RESOLVED_CHARS = 1 << 16
+"""A string after ``${...}`` interpolation: references that double at every level would otherwise
+grow to megabytes."""
+
+
+def _load_yaml(text: str, where: str) -> Any:
+    """``yaml.safe_load`` within bounds: no aliases (OmegaConf never writes them, and an alias of
+    aliases is how a "billion laughs" file expands to gigabytes), bounded depth and number length."""
+    if len(text) > MAX_CFG_CHARS:
+        raise ModelError(f"{where} has an xp.cfg of {len(text):,} characters, far more than audiocraft writes: "
+                         "the file is damaged")
+    number_tags = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+
+    class BoundedLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent, index):  # noqa: D401 - PyYAML's hook
+            if self.check_event(yaml.AliasEvent):
+                line = self.peek_event().start_mark.line + 1
+                raise ModelError(f"{where}'s xp.cfg uses a YAML alias (line {line}), which audiocraft never writes: "
+                                 "the file is damaged or hostile")
+            self.depth += 1
+            try:
+                if self.depth > MAX_CFG_DEPTH:
+                    raise ModelError(f"{where}'s xp.cfg nests more than {MAX_CFG_DEPTH} levels deep: the file is damaged")
+                node = super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+            if isinstance(node, yaml.ScalarNode) and node.tag in number_tags and len(node.value) > MAX_NUMBER_CHARS:
+                raise ModelError(f"{where}'s xp.cfg holds a number {len(node.value)} characters long "
+                                 f"(line {node.start_mark.line + 1}): the file is damaged")
+            return node
+
+    try:
+        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+    except ModelError:
+        raise
+    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
+        raise ModelError(f"{where} has an unreadable xp.cfg ({exc.__class__.__name__}): the file is damaged") from None
+
+
 def parse_xp_cfg(text: Any, where: str) -> dict:
     """The YAML string -> a plain dict with ``${dotted.path}`` interpolations resolved."""
     if not isinstance(text, str):
         raise ModelError(f"{where} has no xp.cfg text: it is not an audiocraft export")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ModelError(f"{where} has an unreadable xp.cfg ({exc.__class__.__name__}): the file is damaged") from None
+    data = _load_yaml(text, where)
     if not isinstance(data, dict):
         raise ModelError(f"{where} has an xp.cfg that is not a mapping: the file is damaged")
 
@@ -61,10 +103,24 @@ def parse_xp_cfg(text: Any, where: str) -> dict:
                 value = lookup(m.group(1), depth)
                 return m.group(0) if value is missing else str(value)
 
-            return _REF.sub(text, node)
+            out = _REF.sub(text, node)
+            if len(out) > MAX_RESOLVED_CHARS:
+                raise ModelError(f"{where}'s xp.cfg has references that expand to {len(out):,} characters: "
+                                 "the file is damaged or hostile")
+            return out
         return node
 
     return resolve(data)
+
+
+def _optional(value: Any, name: str, where: str) -> dict:
+    """An optional sub-section: absent or empty is ``{}``, anything but a mapping is refused."""
+    if value is None or value == "" or value == []:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ModelError(f"{where}'s xp.cfg has a {name!r} that is not a section ({type(value).__name__}): "
+                         "the file is damaged")
+    return dict(value)
 
 
 def _section(cfg: Mapping, name: str, where: str) -> dict:
@@ -74,14 +130,31 @@ def _section(cfg: Mapping, name: str, where: str) -> dict:
     return dict(value)
 
 
-def _number(section: Mapping, key: str, where: str, kind=int):
-    value = section.get(key)
-    if value is None or isinstance(value, bool):
-        raise ModelError(f"{where}'s xp.cfg lacks {key}: it is not the expected audiocraft model")
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ModelError(f"{where}'s xp.cfg has a non-numeric {key} ({value!r})") from None
+_REQUIRED = object()
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _number(section: Mapping, key: str, where: str, kind=int, *, default: Any = _REQUIRED, lo: float = 1,
+            hi: float = 1 << 20, at: str = ""):
+    """``section[key]`` as ``kind``, checked: an int must be an int (not ``true``, not ``"8"``,
+    not 8.5), a float a finite number, both within ``[lo, hi]``. ``at`` names the section in
+    the sentence (``transformer_lm.num_layers``)."""
+    name = f"{at}.{key}" if at else key
+    value = section.get(key, default)
+    if value is _REQUIRED or value is None and default is _REQUIRED:
+        raise ModelError(f"{where}'s xp.cfg lacks {name}: it is not the expected audiocraft model")
+    if value is None:
+        value = default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or kind is int and not isinstance(value, int):
+        raise ModelError(f"{where}'s xp.cfg sets {name} to {_short(value)}, which is not "
+                         f"{'a whole number' if kind is int else 'a number'}: the file is damaged")
+    if not (lo <= value <= hi):  # NaN fails this too
+        raise ModelError(f"{where}'s xp.cfg sets {name} to {value}, outside {lo:g}-{hi:g}: the file is damaged")
+    return kind(value)
 
 
 @dataclass(frozen=True)
@@ -106,38 +179,61 @@ class StemEncodecConfig(EncodecConfig):
         rvq = _section(cfg, "rvq", where)
         if encodec.get("autoencoder", "seanet") != "seanet" or encodec.get("quantizer", "rvq") != "rvq":
             raise ModelError(f"{where} is not a SEANet + RVQ EnCodec, which is the only kind supported")
-        enc_over = dict(seanet.get("encoder") or {})
-        dec_over = dict(seanet.get("decoder") or {})
+        enc_over = _optional(seanet.get("encoder"), "encoder", where)
+        dec_over = _optional(seanet.get("decoder"), "decoder", where)
         if encodec.get("renormalize"):
             raise ModelError(f"{where} renormalises its input, which this build does not support")
-        if str(seanet.get("activation", "ELU")) != "ELU" or float((seanet.get("activation_params") or {}).get("alpha", 1.0)) != 1.0:
+        params = _optional(seanet.get("activation_params"), "activation_params", where)
+        alpha = _number(params, "alpha", where, float, default=1.0, lo=-1e3, hi=1e3, at="seanet.activation_params")
+        if str(seanet.get("activation", "ELU")) != "ELU" or alpha != 1.0:
             raise ModelError(f"{where} uses a SEANet activation other than ELU(1), which is not supported")
-        if dec_over.get("final_activation") or int(seanet.get("lstm", 2) or 0) < 1:
+        lstm = _number(seanet, "lstm", where, default=2, lo=0, hi=16, at="seanet")
+        if dec_over.get("final_activation") or lstm < 1:
             raise ModelError(f"{where} uses a SEANet variant (final activation or no LSTM) that is not supported")
         if any(k in enc_over or k in dec_over for k in ("n_filters", "ratios", "dimension", "lstm")):
             raise ModelError(f"{where} gives its encoder and decoder different shapes, which is not supported")
-        channels = _number(seanet, "channels", where)
+        channels = _number(seanet, "channels", where, at="seanet", hi=64)
         if channels != 1:
             raise ModelError(f"{where} is a {channels}-channel EnCodec; MusicGen-Stem's are mono")
+        ratios = seanet.get("ratios")
+        if not isinstance(ratios, list) or not 1 <= len(ratios) <= 16:
+            raise ModelError(f"{where}'s xp.cfg has no seanet.ratios list (1-16 strides): the file is damaged")
+
+        def small(section: Mapping, key: str, default: int, at: str, lo: int = 1) -> int:
+            return _number(section, key, where, default=default, lo=lo, hi=64, at=at)
+
+        def flag(section: Mapping, key: str, default: bool, at: str) -> bool:
+            value = section.get(key, default)
+            if not isinstance(value, bool):
+                raise ModelError(f"{where}'s xp.cfg sets {at}.{key} to {_short(value)}, which is not true or "
+                                 "false: the file is damaged")
+            return value
+
+        pad_mode = seanet.get("pad_mode", "constant")
+        if pad_mode not in ("constant", "reflect"):
+            raise ModelError(f"{where}'s xp.cfg sets seanet.pad_mode to {_short(pad_mode)}; 'constant' and "
+                             "'reflect' are supported")
         return cls(
-            sampling_rate=_number(encodec, "sample_rate", where),
+            sampling_rate=_number(encodec, "sample_rate", where, lo=1000, hi=384000, at="encodec"),
             audio_channels=1,
-            num_filters=_number(seanet, "n_filters", where),
-            hidden_size=_number(seanet, "dimension", where),
-            upsampling_ratios=tuple(int(r) for r in seanet.get("ratios") or ()),
-            codebook_size=_number(rvq, "bins", where),
-            kernel_size=int(seanet.get("kernel_size", 7)),
-            last_kernel_size=int(seanet.get("last_kernel_size", 7)),
-            residual_kernel_size=int(seanet.get("residual_kernel_size", 3)),
-            dilation_growth_rate=int(seanet.get("dilation_base", 2)),
-            num_residual_layers=int(seanet.get("n_residual_layers", 1)),
-            num_lstm_layers=int(seanet.get("lstm", 2)),
-            compress=int(seanet.get("compress", 2)),
-            use_causal_conv=bool(seanet.get("causal", encodec.get("causal", False))),
-            pad_mode=str(seanet.get("pad_mode", "constant")),
-            trim_right_ratio=float(dec_over.get("trim_right_ratio", seanet.get("trim_right_ratio", 1.0))),
-            use_conv_shortcut=not bool(seanet.get("true_skip", True)),
-            n_q=_number(rvq, "n_q", where),
+            num_filters=_number(seanet, "n_filters", where, hi=4096, at="seanet"),
+            hidden_size=_number(seanet, "dimension", where, hi=1 << 16, at="seanet"),
+            upsampling_ratios=tuple(small({"r": r}, "r", 0, "seanet.ratios") for r in ratios),
+            codebook_size=_number(rvq, "bins", where, lo=2, at="rvq"),
+            kernel_size=small(seanet, "kernel_size", 7, "seanet"),
+            last_kernel_size=small(seanet, "last_kernel_size", 7, "seanet"),
+            residual_kernel_size=small(seanet, "residual_kernel_size", 3, "seanet"),
+            dilation_growth_rate=small(seanet, "dilation_base", 2, "seanet"),
+            num_residual_layers=small(seanet, "n_residual_layers", 1, "seanet", lo=0),
+            num_lstm_layers=lstm,
+            compress=small(seanet, "compress", 2, "seanet"),
+            use_causal_conv=flag(seanet, "causal", flag(encodec, "causal", False, "encodec"), "seanet"),
+            pad_mode=pad_mode,
+            trim_right_ratio=_number(dec_over, "trim_right_ratio", where, float, lo=0, hi=1, at="seanet.decoder",
+                                     default=_number(seanet, "trim_right_ratio", where, float, default=1.0, lo=0,
+                                                     hi=1, at="seanet")),
+            use_conv_shortcut=not flag(seanet, "true_skip", True, "seanet"),
+            n_q=_number(rvq, "n_q", where, hi=64, at="rvq"),
         )
 
     @property
@@ -180,20 +276,24 @@ class StemLMConfig:
         if cfg.get("lm_model", "transformer_lm") != "transformer_lm":
             raise ModelError(f"{where} is a {cfg.get('lm_model')} model, not a transformer LM: it is not MusicGen-Stem")
         lm = _section(cfg, "transformer_lm", where)
-        n_q, card = _number(lm, "n_q", where), _number(lm, "card", where)
-        dim, heads, layers = _number(lm, "dim", where), _number(lm, "num_heads", where), _number(lm, "num_layers", where)
+        at = "transformer_lm"
+        n_q, card = _number(lm, "n_q", where, hi=64, at=at), _number(lm, "card", where, lo=2, at=at)
+        dim = _number(lm, "dim", where, hi=1 << 16, at=at)
+        heads = _number(lm, "num_heads", where, hi=1024, at=at)
+        layers = _number(lm, "num_layers", where, hi=1024, at=at)
+        hidden_scale = _number(lm, "hidden_scale", where, float, default=4, lo=0.01, hi=64, at=at)
         checks = {
             "pre-norm layers (norm_first)": lm.get("norm_first") is True,
             "layer norm": lm.get("norm", "layer_norm") == "layer_norm",
             "sinusoidal positions": lm.get("positional_embedding", "sin") == "sin",
-            "positional scale 1": float(lm.get("positional_scale", 1.0)) == 1.0,
-            "max period 10000": float(lm.get("max_period", 10000)) == 10000.0,
+            "positional scale 1": _number(lm, "positional_scale", where, float, default=1.0, lo=-1e6, hi=1e6, at=at) == 1,
+            "max period 10000": _number(lm, "max_period", where, float, default=10000, lo=-1e9, hi=1e9, at=at) == 1e4,
             "bias-free attention": not lm.get("bias_attn", True),
             "bias-free feed-forward": not lm.get("bias_ff", True),
             "bias-free output heads": not lm.get("bias_proj", True),
             "no layer scale": lm.get("layer_scale") is None,
             "no q/k layer norm": not lm.get("qk_layer_norm") and not lm.get("qk_layer_norm_cross"),
-            "one key/value head per query head": int(lm.get("kv_repeat", 1)) == 1,
+            "one key/value head per query head": _number(lm, "kv_repeat", where, default=1, hi=1024, at=at) == 1,
             "gelu activation": lm.get("activation", "gelu") == "gelu",
             "full causal context": lm.get("past_context") is None and lm.get("causal", True) is not False,
         }
@@ -205,43 +305,53 @@ class StemLMConfig:
         pattern = _section(cfg, "codebooks_pattern", where)
         if pattern.get("modeling") != "delay":
             raise ModelError(f"{where} uses the {pattern.get('modeling')!r} codebook pattern; MusicGen-Stem uses 'delay'")
-        delay = dict(pattern.get("delay") or {})
-        delays = tuple(int(d) for d in (delay.get("delays") or range(n_q)))
-        if len(delays) != n_q or min(delays) < 0:
-            raise ModelError(f"{where}'s xp.cfg has {len(delays)} delays for {n_q} codebooks")
-        if int(delay.get("flatten_first", 0) or 0) or int(delay.get("empty_initial", 0) or 0):
+        delay = _optional(pattern.get("delay"), "delay", where)
+        listed = delay.get("delays") or list(range(n_q))
+        if not isinstance(listed, list) or len(listed) != n_q:
+            raise ModelError(f"{where}'s xp.cfg has {len(listed) if isinstance(listed, list) else 'no list of'} "
+                             f"delays for {n_q} codebooks")
+        delays = tuple(_number({"d": d}, "d", where, lo=0, hi=4096, at="codebooks_pattern.delay.delays") for d in listed)
+        if _number(delay, "flatten_first", where, default=0, lo=0, hi=4096, at="codebooks_pattern.delay") \
+                or _number(delay, "empty_initial", where, default=0, lo=0, hi=4096, at="codebooks_pattern.delay"):
             raise ModelError(f"{where} uses a flattened or padded delay pattern, which is not supported")
         fuser = _section(cfg, "fuser", where)
-        if list(fuser.get("cross") or []) != ["description"] or fuser.get("sum") or fuser.get("prepend") \
+        if fuser.get("cross") != ["description"] or fuser.get("sum") or fuser.get("prepend") \
                 or fuser.get("input_interpolate"):
             raise ModelError(f"{where} is conditioned on more than a text description, which is not supported")
         conditioners = _section(cfg, "conditioners", where)
         desc = conditioners.get("description")
         if not isinstance(desc, Mapping) or desc.get("model") != "t5":
             raise ModelError(f"{where} is not conditioned by a T5 text encoder")
-        t5 = dict(desc.get("t5") or {})
+        t5 = _optional(desc.get("t5"), "t5", where)
         t5_name = str(t5.get("name", "t5-base"))
         widths = {"t5-small": 512, "t5-base": 768, "t5-large": 1024, "t5-3b": 1024, "t5-11b": 1024,
                   "google/flan-t5-small": 512, "google/flan-t5-base": 768, "google/flan-t5-large": 1024}
-        cfg_section = dict(cfg.get("classifier_free_guidance") or {})
-        stems = dict(cfg.get("multistem_compression_model_checkpoints") or {})
-        sources = tuple(stems.get("sources") or SOURCES)
+        cfg_section = _optional(cfg.get("classifier_free_guidance"), "classifier_free_guidance", where)
+        stems = _optional(cfg.get("multistem_compression_model_checkpoints"),
+                          "multistem_compression_model_checkpoints", where)
+        listed = stems.get("sources") or list(SOURCES)
+        if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+            raise ModelError(f"{where}'s xp.cfg has no list of source names: the file is damaged")
+        sources = tuple(listed)
         if sorted(sources) != sorted(SOURCES):
             raise ModelError(f"{where} separates music into {', '.join(sources)}; MusicGen-Stem's stems are bass, drums, other")
-        dataset = dict(cfg.get("dataset") or {})
-        decoder = DecoderConfig(
+        dataset = _optional(cfg.get("dataset"), "dataset", where)
+        decoder = checked(DecoderConfig, dict(
             vocab_size=card, hidden_size=dim, num_hidden_layers=layers,
-            ffn_dim=int(float(lm.get("hidden_scale", 4)) * dim), num_attention_heads=heads, num_codebooks=n_q,
+            ffn_dim=int(hidden_scale * dim), num_attention_heads=heads, num_codebooks=n_q,
             activation_function="gelu", pad_token_id=card, bos_token_id=card,
-        )
+        ), where, "xp.cfg (as a decoder)")
         return cls(
             decoder=decoder, delays=delays, text_dim=int(text_dim or widths.get(t5_name, 768)), t5_name=t5_name,
-            cfg_coef=float(cfg_section.get("inference_coef", 3.0)),
-            sample_rate=_number(cfg, "sample_rate", where),
-            segment_seconds=float(dataset.get("segment_duration", 30) or 30),
+            cfg_coef=_number(cfg_section, "inference_coef", where, float, default=3.0, lo=0, hi=100,
+                             at="classifier_free_guidance"),
+            sample_rate=_number(cfg, "sample_rate", where, lo=1000, hi=384000),
+            segment_seconds=_number(dataset, "segment_duration", where, float, default=30, lo=0.1, hi=3600,
+                                    at="dataset"),
             sources=sources,
             cross_attention_pos_emb=bool(fuser.get("cross_attention_pos_emb", False)),
-            cross_attention_pos_emb_scale=float(fuser.get("cross_attention_pos_emb_scale", 1.0)),
+            cross_attention_pos_emb_scale=_number(fuser, "cross_attention_pos_emb_scale", where, float, default=1.0,
+                                                  lo=-1e6, hi=1e6, at="fuser"),
         )
 
 

@@ -22,6 +22,7 @@ from mlx.utils import tree_flatten
 
 from engine.errors import ModelError
 from engine.musicgen.checkpoint import DTYPES, default_cache_dir
+from engine.musicgen.config import count_numbered
 from engine.musicgen.t5 import T5EncoderModel
 from engine.musicgen.tokenizer import TextTokenizer
 from engine.musicgen_stem.codec import MultiStemCodec
@@ -130,11 +131,23 @@ def _build(meta: dict, where: Path) -> StemModel:
     return StemModel(lm_cfg, codecs)
 
 
+def _check_counts(cfg: StemLMConfig, state: dict, where: Path) -> None:
+    """The layer and codebook counts xp.cfg claims, against the weights, before a model is built."""
+    for what, claimed, prefix in (("transformer layers (transformer_lm.num_layers)", cfg.decoder.num_hidden_layers,
+                                   "transformer.layers."),
+                                  ("codebooks (transformer_lm.n_q)", cfg.num_codebooks, "linears.")):
+        present = count_numbered(state, prefix)
+        if claimed != present:
+            raise ModelError(f"{where}'s xp.cfg claims {claimed} {what} but its weights hold {present}: "
+                             "the file is damaged")
+
+
 def _convert(path: Path, lm_file: Path, codec_files: dict[str, Path]) -> tuple[dict, dict]:
     state, lm_cfg = _package(lm_file)
     if PROJ_KEY not in state or state[PROJ_KEY].ndim != 2:
         raise ModelError(f"{lm_file} has no text projection ({PROJ_KEY}): it is not a text-conditioned MusicGen-Stem")
     meta = {"lm": lm_cfg, "text_dim": int(state[PROJ_KEY].shape[1]), "codecs": {}}
+    _check_counts(StemLMConfig.from_xp_cfg(lm_cfg, str(lm_file), text_dim=meta["text_dim"]), state, lm_file)
     codec_states = {}
     for s, f in codec_files.items():
         codec_states[s], meta["codecs"][s] = _package(f)

@@ -9,7 +9,6 @@ a Hugging Face ``t5-base`` folder (``config.json`` with ``model_type: t5``, ``mo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -17,8 +16,9 @@ import mlx.core as mx
 from mlx.utils import tree_flatten
 
 from engine.errors import ModelError
-from engine.musicgen.checkpoint import check_safetensors
+from engine.musicgen.checkpoint import check_safetensors, shard_path
 from engine.musicgen.config import T5Config
+from engine.musicgen.json_files import read_object
 from engine.musicgen.t5 import T5EncoderModel
 from engine.musicgen.tokenizer import TextTokenizer
 
@@ -45,26 +45,23 @@ def _weight_files(folder: Path) -> list[Path]:
         return [single]
     index = folder / "model.safetensors.index.json"
     if index.is_file():
-        try:
-            names = sorted(set(json.loads(index.read_text())["weight_map"].values()))
-        except (OSError, ValueError, KeyError, AttributeError):
-            raise ModelError(f"{index} is damaged: download the text encoder again") from None
-        return [folder / n for n in names]
+        weight_map = read_object(index).get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise ModelError(f"{index} has no weight_map: download the text encoder again")
+        return [shard_path(folder, name, index) for name in sorted(set(map(str, weight_map.values())))]
     raise ModelError(f"{folder} has no model.safetensors (pickled .bin weights are never loaded): {T5_HINT}")
 
 
 def load_text_encoder(folder: Path, expected_width: int) -> tuple[T5EncoderModel, TextTokenizer]:
     """T5 encoder + tokenizer from a t5 or MusicGen folder, checked against the LM's projection width."""
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{folder}/config.json cannot be read ({exc.__class__.__name__}): {T5_HINT}") from None
-    if not isinstance(config, dict):
-        raise ModelError(f"{folder}/config.json is not a JSON object: {T5_HINT}")
+    where = folder / "config.json"
+    if not where.exists():
+        raise ModelError(f"{folder} has no config.json: {T5_HINT}")
+    config = read_object(where)  # bounded: size, depth, number length; a FIFO is refused, not waited on
     if config.get("model_type") == "t5":
-        t5_config, prefix = T5Config.from_dict(config), ""
+        t5_config, prefix = T5Config.from_dict(config, str(where), ""), ""
     elif isinstance(config.get("text_encoder"), dict) and config["text_encoder"].get("model_type", "t5") == "t5":
-        t5_config, prefix = T5Config.from_dict(config["text_encoder"]), "text_encoder."
+        t5_config, prefix = T5Config.from_dict(config["text_encoder"], str(where)), "text_encoder."
     else:
         raise ModelError(f"{folder} is neither a T5 nor a MusicGen folder: {T5_HINT}")
     if t5_config.d_model != expected_width:

@@ -100,6 +100,10 @@ AUDIO = {
     "dangling_symlink": _dangling,
     "directory": _mkdir,
     "missing": lambda d: d / "not-here.wav",
+    "bits_12": _header("b12.wav", bits=12, data_bytes=4096),
+    "float_bits_16": _header("f16.wav", tag=3, bits=16, data_bytes=4096),
+    "cut_to_40_percent": lambda d: _bytes("cut40.wav", write_pcm_wav(d / "x.wav", seconds=1.0).read_bytes()[:17684])(d),
+    "mp3_sync_garbage": _bytes("sync.mp3", b"\xff\xfb\x90\x00" + bytes(range(256)) * 20),
     "sparse_2gb_wav": lambda d: sparse(d / "s.wav", 2 << 30, wav_header(
         rate=384000, channels=8, bits=16, data_bytes=(2 << 30) - 44)),
 }

@@ -76,6 +76,14 @@ def _mg(*edits):
     return make
 
 
+def _melody(*edits):
+    def make(d: Path) -> None:
+        _copy("musicgen-melody-tiny")(d)
+        for edit in edits:
+            edit(d)
+    return make
+
+
 def _config(fn):
     def edit(d: Path) -> None:
         cfg = json.loads((d / "config.json").read_text())
@@ -124,6 +132,17 @@ def _shards(target: str):
         keys = load_file(d / "model.safetensors").keys()
         (d / "model.safetensors").unlink()
         (d / "model.safetensors.index.json").write_text(json.dumps(
+            {"metadata": {}, "weight_map": {k: target for k in keys}}))
+    return edit
+
+
+def _t5_shards(target: str):
+    """The stem folder's T5 weights named by an index whose shard names ``target``."""
+    def edit(d: Path) -> None:
+        from safetensors.numpy import load_file
+        keys = load_file(d / "t5" / "model.safetensors").keys()
+        (d / "t5" / "model.safetensors").unlink()
+        (d / "t5" / "model.safetensors.index.json").write_text(json.dumps(
             {"metadata": {}, "weight_map": {k: target for k in keys}}))
     return edit
 
@@ -191,6 +210,23 @@ MODELS = {
     "stem_empty_folder": ("stem", lambda d: d.mkdir()),
     "stem_t5_missing": ("stem", _stem(lambda d: __import__("shutil").rmtree(d / "t5"))),
     "stem_given_musicgen": ("stem", _copy("musicgen-tiny")),
+    # config files beside config.json, and the stem folder's T5, go through the same bounded door
+    "config_layers_true": ("musicgen", _mg(_config(lambda c: c["decoder"].update(num_hidden_layers=True)))),
+    "config_activation_klingon": ("musicgen", _mg(_config(lambda c: c["decoder"].update(activation_function="klingon")))),
+    "config_ratios_zero": ("musicgen", _mg(_config(lambda c: c["audio_encoder"].update(upsampling_ratios=[8, 0])))),
+    "tokenizer_config_deep": ("musicgen", _mg(_write("tokenizer_config.json", deep_json(50000)))),
+    "generation_config_5000_digits": ("musicgen", _mg(_write("generation_config.json", '{"top_k": ' + "9" * 5000 + "}"))),
+    "index_deep": ("musicgen", _mg(_shards("model.safetensors"), _write("model.safetensors.index.json", deep_json(50000)))),
+    "stem_t5_config_deep": ("stem", _stem(_write("t5/config.json", deep_json(50000)))),
+    "stem_t5_config_fifo": ("stem", _stem(_write("t5/config.json", fifo))),
+    "stem_t5_shard_dotdot": ("stem", _stem(_t5_shards("../../../../etc/passwd"))),
+    "generation_top_k_text": ("musicgen", _mg(_write("generation_config.json", '{"do_sample": true, "top_k": "many"}'))),
+    "generation_temperature_list": ("musicgen", _mg(_write("generation_config.json", '{"temperature": [1]}'))),
+    "generation_guidance_1e308": ("musicgen", _mg(_write("generation_config.json", '{"guidance_scale": 1e308}'))),
+    "generation_start_token_huge": ("musicgen", _mg(_write("generation_config.json", '{"decoder_start_token_id": 99999}'))),
+    "config_bos_token_huge": ("musicgen", _mg(_config(lambda c: c["decoder"].update(bos_token_id=99999)))),
+    "melody_preprocessor_n_fft_text": ("musicgen", _melody(_write("preprocessor_config.json", '{"n_fft": "big"}'))),
+    "melody_preprocessor_hop_zero": ("musicgen", _melody(_write("preprocessor_config.json", '{"hop_length": 0}'))),
 }
 
 # --- command-line arguments: name -> argv (R: the project, O: an out folder, W: a good wav,
