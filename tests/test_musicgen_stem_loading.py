@@ -146,7 +146,7 @@ def test_xp_cfg_references_resolve_and_foreign_ones_stay_text():
     cfg = parse_xp_cfg("sample_rate: 32000\nencodec:\n  sample_rate: ${sample_rate}\n  name: 'x${sample_rate}'\n"
                        "user: ${oc.env:USER}\n", "t")
     assert cfg["encodec"] == {"sample_rate": 32000, "name": "x32000"} and cfg["user"] == "${oc.env:USER}"
-    with pytest.raises(ModelError, match="unreadable xp.cfg"):
+    with pytest.raises(ModelError, match="xp.cfg is not valid YAML"):
         parse_xp_cfg("a: [1\n", "t")
     with pytest.raises(ModelError, match="circular"):
         parse_xp_cfg("a: ${b}\nb: ${a}\n", "t")

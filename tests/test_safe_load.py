@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tracks.safe_load import (
+from engine.safe_load import (
     MAX_DEPTH, SafeLoadError, load_json_file, load_yaml_file, loads_json, loads_yaml, read_text_bounded,
 )
 

@@ -41,7 +41,7 @@ from tracks.project_format import (
     LOCK_FILE, SCHEMA_VERSION, TAKE_SUFFIX, TAKES_DIR, Document, MalformedDocument, NewerSchema,
     build_document, check_document, is_safe_id, plain,
 )
-from tracks.safe_load import SafeLoadError, load_json_file
+from engine.safe_load import SafeLoadError, load_json_file
 from tracks.session import Session
 from tracks.take import Take
 from tracks.take_audio import TakeFileError, audio_scale, read_take_file, write_take_file

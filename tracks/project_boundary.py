@@ -33,7 +33,7 @@ from tracks.atomic import HOST_TAG, is_stale_temp, pid_alive, remove_quietly, wr
 from tracks.project_format import (
     TAKE_SUFFIX, TAKES_DIR, MalformedDocument, NewerSchema, check_document, is_safe_id,
 )
-from tracks.safe_load import SafeLoadError, load_json_file
+from engine.safe_load import SafeLoadError, load_json_file
 
 
 class OutsideProject(ValueError):

@@ -12,10 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import yaml
-
 from engine.errors import ModelError
 from engine.musicgen.config import DecoderConfig, EncodecConfig, checked
+from engine.safe_load import SafeLoadError, loads_yaml
 
 SOURCES = ("bass", "drums", "other")
 """audiocraft's stem order (``multistem_compression_model_checkpoints.sources``): codebooks follow it."""
@@ -23,7 +22,7 @@ SOURCES = ("bass", "drums", "other")
 _REF = re.compile(r"\$\{([^}]+)\}")
 
 
-MAX_CFG_CHARS = 1 << 20
+MAX_CFG_CHARS = 1_000_000
 """audiocraft's xp.cfg for musicgen-stem is a few kB of YAML."""
 MAX_CFG_DEPTH = 32
 MAX_NUMBER_CHARS = 40
@@ -33,39 +32,14 @@ grow to megabytes."""
 
 
 def _load_yaml(text: str, where: str) -> Any:
-    """``yaml.safe_load`` within bounds: no aliases (OmegaConf never writes them, and an alias of
-    aliases is how a "billion laughs" file expands to gigabytes), bounded depth and number length."""
-    if len(text) > MAX_CFG_CHARS:
-        raise ModelError(f"{where} has an xp.cfg of {len(text):,} characters, far more than audiocraft writes: "
-                         "the file is damaged")
-    number_tags = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
-
-    class BoundedLoader(yaml.SafeLoader):
-        depth = 0
-
-        def compose_node(self, parent, index):  # noqa: D401 - PyYAML's hook
-            if self.check_event(yaml.AliasEvent):
-                line = self.peek_event().start_mark.line + 1
-                raise ModelError(f"{where}'s xp.cfg uses a YAML alias (line {line}), which audiocraft never writes: "
-                                 "the file is damaged or hostile")
-            self.depth += 1
-            try:
-                if self.depth > MAX_CFG_DEPTH:
-                    raise ModelError(f"{where}'s xp.cfg nests more than {MAX_CFG_DEPTH} levels deep: the file is damaged")
-                node = super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
-            if isinstance(node, yaml.ScalarNode) and node.tag in number_tags and len(node.value) > MAX_NUMBER_CHARS:
-                raise ModelError(f"{where}'s xp.cfg holds a number {len(node.value)} characters long "
-                                 f"(line {node.start_mark.line + 1}): the file is damaged")
-            return node
-
+    """``yaml.safe_load`` within bounds (engine/safe_load.py): no aliases (OmegaConf never writes
+    them, and an alias of aliases is how a "billion laughs" file expands to gigabytes), bounded
+    size, depth and number length. Infinities pass: OmegaConf may write ``.inf``."""
     try:
-        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
-    except ModelError:
-        raise
-    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
-        raise ModelError(f"{where} has an unreadable xp.cfg ({exc.__class__.__name__}): the file is damaged") from None
+        return loads_yaml(text, f"{where}'s xp.cfg", max_depth=MAX_CFG_DEPTH, max_number_chars=MAX_NUMBER_CHARS,
+                          max_bytes=MAX_CFG_CHARS, finite=False)
+    except SafeLoadError as err:
+        raise ModelError(f"{str(err).rstrip('.')}: the file is damaged or hostile") from None
 
 
 def parse_xp_cfg(text: Any, where: str) -> dict:

@@ -12,8 +12,11 @@ the file, so a caller only ever sees :class:`SafeLoadError`:
 * YAML aliases (``*name``) are refused outright: no preset or config needs them, and
   refusing them is the only bound on expansion that costs nothing to check.
 
-No Qt and no engine: ``tracks`` and the app layer both use it (session.json, autosave,
-presets, settings).
+Nothing but the standard library and PyYAML, so every layer may use it: ``tracks`` and the
+app layer (session.json, autosave, settings) and the engine's model folders (config.json,
+indexes, tokenizer settings, MusicGen-Stem's xp.cfg), which turn :class:`SafeLoadError` into
+their own error class. It is the one module of ``engine/`` that ``tracks/`` imports
+(tests/test_layering.py).
 """
 
 from __future__ import annotations
@@ -137,8 +140,9 @@ def load_json_file(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES, max_d
 
 # --- YAML ------------------------------------------------------------------------------------
 def loads_yaml(text: str, source: str, *, max_depth: int = MAX_DEPTH,
-               max_number_chars: int = MAX_NUMBER_CHARS, max_bytes: int = MAX_BYTES) -> Any:
-    """Parse one YAML document safely: no aliases, bounded depth, size and number length."""
+               max_number_chars: int = MAX_NUMBER_CHARS, max_bytes: int = MAX_BYTES, finite: bool = True) -> Any:
+    """Parse one YAML document safely: no aliases, bounded depth, size and number length
+    (and, with ``finite``, no ``.inf`` or ``.nan``)."""
     import yaml
 
     if len(text) > max_bytes:
@@ -177,7 +181,7 @@ def loads_yaml(text: str, source: str, *, max_depth: int = MAX_DEPTH,
         raise SafeLoadError(f"{source} is not valid YAML ({err.problem or 'syntax error'}{at})") from None
     except (yaml.YAMLError, RecursionError, ValueError, OverflowError, MemoryError) as err:
         raise SafeLoadError(f"{source} cannot be read as YAML ({type(err).__name__}: {err})") from None
-    bad = _first_non_finite(data)
+    bad = _first_non_finite(data) if finite else None
     if bad is not None:
         raise SafeLoadError(f"{source} holds {bad}, which is not a number this app accepts")
     return data
