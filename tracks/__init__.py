@@ -1,6 +1,7 @@
 """The document: Session, Track, Take, history, mixer, project files, export, MIDI.
 
-Pure Python + numpy. Never imports Qt, ``engine`` or ``resonant_studio``.
+Pure Python + numpy. Never imports Qt or ``resonant_studio``, nor ``engine`` but its
+standard-library loader ``engine.safe_load``.
 """
 
 from tracks.errors import ExportError, LockedTrackError, ProjectError, ProjectLockedError, TracksError
