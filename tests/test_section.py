@@ -137,3 +137,26 @@ def test_the_composer_still_takes_the_section_from_a_whole_new_part() -> None:
     plan = plan_generation(session, [session.track("bass")], seed=1, section=Section(3, 4))
     assert not plan.section_continues and "continue_from" not in plan.request.params
     assert plan.request.context.bars == session.bars
+
+
+def test_the_continuation_request_holds_the_section_only() -> None:
+    from engine.backends import LockedPart
+    from engine.theory import Chord
+    from resonant_studio.generation.section import SectionEdit, continuation_request
+    from resonant_studio.generation.studio import build_request
+
+    chords = tuple(Chord(r, "min") for r in (9, 5, 0, 7))
+    session = new_session("lofi", context=MusicalContext(tempo=120.0, bars=8, chords=chords))
+    request = build_request(session, [session.track("bass")], 1)
+    short = LockedPart("Drums", "drums", np.ones((3 * 44100, 2), np.float32))  # a locked take shorter than the piece
+    request = type(request)(**{**request.__dict__, "locked": (short,)})
+    take = np.linspace(-0.5, 0.5, session.num_samples * 2, dtype=np.float32).reshape(-1, 2)
+    start, end = 4 * 44100, 8 * 44100
+    edit = SectionEdit("bass", "old", take, None, start, end, 8.0, 16.0)
+    out = continuation_request(request, Section(3, 4), (edit,))
+    assert out.context.bars == 2 and [c.root for c in out.context.chords] == [0, 7, 9, 5]  # bar 3 opens it
+    (locked,) = out.locked
+    assert locked.audio.shape == (end - start, 2) and not locked.audio.any()  # cut to the section: silence there
+    (given,) = out.params["continue_from"]
+    np.testing.assert_array_equal(given.audio, take[:start])  # the take up to bar 3 (its last 4 s: all of it)
+    assert given.seconds == pytest.approx(4.0) and given.sample_rate == 44100

@@ -83,7 +83,7 @@ def continuation_request(request: GenerationRequest, section: Section, edits: tu
     ctx = request.context
     skip = (section.first - 1) % len(ctx.chords) if ctx.chords else 0
     context = ctx.with_changes(bars=section.last - section.first + 1, chords=ctx.chords[skip:] + ctx.chords[:skip])
-    locked = tuple(replace(p, audio=p.audio[start:end], features=p.features if start == 0 else None)
+    locked = tuple(replace(p, audio=_segment(p.audio, start, end), features=p.features if start == 0 else None)
                    for p in request.locked)
     params = dict(request.params)
     params.pop("continue_from", None)
@@ -92,6 +92,16 @@ def continuation_request(request: GenerationRequest, section: Section, edits: tu
         first = max(0, start - int(np.ceil(seconds * sr)))
         params["continue_from"] = tuple(AudioContinuation(e.audio[first:start], sr, seconds=seconds) for e in edits)
     return replace(request, context=context, locked=locked, params=params)
+
+
+def _segment(audio: np.ndarray, start: int, end: int) -> np.ndarray:
+    """``audio[start:end]``, silence-padded to the section's length (a locked take may be shorter)."""
+    part = np.asarray(audio)[start:end]
+    if part.shape[0] == end - start:
+        return part
+    out = np.zeros((end - start, *part.shape[1:]), dtype=part.dtype if part.size else np.float32)
+    out[:part.shape[0]] = part
+    return out
 
 
 def place(old: np.ndarray, section_audio: np.ndarray, start: int, end: int) -> np.ndarray:
