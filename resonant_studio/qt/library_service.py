@@ -82,6 +82,8 @@ class LibraryService(QObject):
             return
         self._closed = True
         self._cancel_index.set()
+        if self._helper is not None:  # a generation being analysed: stopped, not waited for
+            self._helper.close(wait=False)
         self._worker.submit(lambda _task: self._close())
         self._worker.shutdown(timeout=60.0)
 
@@ -147,8 +149,13 @@ class LibraryService(QObject):
             if library.uses_shared_embedder:  # the helper computes the same text vectors
                 if self._helper is None:
                     self._helper = HelperProcess()
-                pid, sound, text, payload = self._helper.generation_point(str(path), prompt=prompt, take_id=gen_id,
-                                                                          title=title, stems=take_ids)
+                try:
+                    pid, sound, text, payload = self._helper.generation_point(
+                        str(path), prompt=prompt, take_id=gen_id, title=title, stems=take_ids)
+                except LibraryError:
+                    if self._closed:  # quitting stopped the helper: nothing to report
+                        return
+                    raise
                 library.upsert_vectors([pid], sound[None], text[None], [payload])
             else:  # an embedder handed in (tests, tools): only this process has it
                 from engine.analysis import analyze_file

@@ -7,6 +7,8 @@ measures the window through that period, this test pins where the work happens.
 
 from __future__ import annotations
 
+import signal
+
 import numpy as np
 import pytest
 
@@ -50,3 +52,23 @@ def test_a_generation_is_indexed_without_analysing_it_in_this_process(qtbot, ser
     assert not failures and indexed == [1]
     (payload,) = service.library.payloads(["stems", "prompt", "source"]).values()
     assert payload == {"stems": [take.id], "prompt": "sunny house groove", "source": "generated"}
+
+
+def test_quitting_while_a_generation_is_analysed_stops_the_helper(qtbot) -> None:
+    """Quit does not wait for an analysis (the helper's first one loads librosa: seconds)."""
+    service = LibraryService()
+    session = new_session("sunny house in C major at 124 bpm", bars=4)
+    take = Take(audio=np.zeros((session.num_samples, 2), np.float32), prompt="silence")
+    session.tracks[0].add_take(take)
+    failures: list[str] = []
+    indexed: list[int] = []
+    service.failed.connect(failures.append)
+    service.takes_indexed.connect(indexed.append)
+    service.index_generations([(take.id, snapshot(session, 0), 44100, take.prompt, "quiet", [take.id])])
+    qtbot.waitUntil(lambda: service._helper is not None and bool(service._helper.processes()), timeout=60_000)
+    (process,) = service._helper.processes()
+    service.shutdown()
+    process.join(10)
+    assert process.exitcode == -signal.SIGTERM  # stopped mid-analysis, not waited for
+    qtbot.wait(50)
+    assert not indexed and not failures  # nothing half-written, and quitting is not an error
