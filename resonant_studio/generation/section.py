@@ -14,9 +14,7 @@ symbolic take keeps its notes outside the range and gets the new part's notes in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
