@@ -154,3 +154,20 @@ def test_render_command_runs_end_to_end_with_musicgen(tmp_path, monkeypatch):
     assert mixes
     audio, rate = sf.read(mixes[0])
     assert rate == 44100 and np.abs(audio).max() > 0
+
+
+def test_one_audio_prompt_per_part_and_all_of_one_length(backend):
+    from engine.errors import BackendError
+    from engine.musicgen.continuation import AudioContinuation
+
+    parts = [PartSpec("Bass", "bass"), PartSpec("Keys", "harmony")]
+    tone = (0.2 * np.sin(np.arange(SR) * 0.05)).astype(np.float32)
+    with pytest.raises(BackendError, match="one per part"):
+        backend.generate(request(parts, params={"continue_from": (AudioContinuation(tone, SR),)}))
+    uneven = (AudioContinuation(tone, SR), AudioContinuation(tone[: SR // 2], SR))
+    with pytest.raises(BackendError, match="same time"):
+        backend.generate(request(parts, params={"continue_from": uneven}))
+    both = backend.generate(request(parts, params={"continue_from": (AudioContinuation(tone, SR),
+                                                                      AudioContinuation(-tone, SR))}))
+    assert [p.params["continued_from"] for p in both] == ["selection", "selection"]
+    assert both[0].params["prompt_seconds"] == pytest.approx(1.0)  # 1 s is whole 20 ms codec frames

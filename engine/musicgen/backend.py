@@ -19,7 +19,7 @@ from engine.backends.base import CancelCallback, GeneratedPart, GenerationReques
 from engine.context import MusicalContext
 from engine.errors import BackendError, EngineError, GenerationCancelled
 from engine.musicgen.conform import conform_to_grid, locked_onsets
-from engine.musicgen.continuation import DEFAULT_PROMPT_SECONDS, AudioContinuation
+from engine.musicgen.continuation import DEFAULT_PROMPT_SECONDS, MIN_PROMPT_SECONDS, AudioContinuation
 from engine.musicgen.pipeline import MusicGenPipeline
 from engine.musicgen.precision import default_dtype
 from engine.musicgen.resident import ResidentModels
@@ -116,14 +116,34 @@ class MusicGenBackend:
         audio = self._reference_audio(request, pipe.window_plan.context_seconds, 1)
         return None if audio is None else audio[:, 0]
 
-    def _continuation(self, request: GenerationRequest) -> tuple[np.ndarray | None, str | None]:
-        """(audio prompt ``[N, C]`` at the model rate, where it came from) or (None, None)."""
+    def _continuation(self, request: GenerationRequest, new_seconds: float
+                      ) -> tuple[np.ndarray | list[np.ndarray] | None, str | None]:
+        """(audio prompt ``[N, C]`` at the model rate, or one per part, where it came from) or (None, None).
+
+        A selection's prompt is its last seconds that leave room in the model's window for
+        ``new_seconds`` of new music (so one window holds prompt and part), cut to whole codec
+        frames from the front: the new part then starts exactly where the given audio ends.
+        """
         pipe = self.pipeline
         given = request.params.get("continue_from")
         if given is not None:
-            if not isinstance(given, AudioContinuation):
-                raise BackendError("params['continue_from'] must be an AudioContinuation (audio and its sample rate)")
-            return given.tail(pipe.sample_rate, pipe.audio_channels), "selection"
+            many = isinstance(given, (tuple, list))
+            items = list(given) if many else [given]
+            if not items or not all(isinstance(g, AudioContinuation) for g in items):
+                raise BackendError("params['continue_from'] must be an AudioContinuation (audio and its sample rate)"
+                                   " or one per part")
+            if many and len(items) != len(request.parts):
+                raise BackendError(f"params['continue_from'] has {len(items)} audio prompts for "
+                                   f"{len(request.parts)} parts: give one per part")
+            room = max(MIN_PROMPT_SECONDS, pipe.window_plan.context_seconds - new_seconds)
+            hop = pipe.config.audio_encoder.hop_length
+            tails = []
+            for g in items:
+                tail = g.tail(pipe.sample_rate, pipe.audio_channels, seconds=min(g.seconds, room))
+                tails.append(tail[tail.shape[0] % hop:] if tail.shape[0] >= hop else tail)
+            if len({t.shape[0] for t in tails}) > 1:
+                raise BackendError("the parts' audio prompts differ in length: continue every part from the same time")
+            return (tails if many else tails[0]), "selection"
         if getattr(request.reference, "continue_audio", False):
             audio = self._reference_audio(request, DEFAULT_PROMPT_SECONDS, pipe.audio_channels)
             if audio is not None and audio.size:
@@ -171,10 +191,12 @@ class MusicGenBackend:
         context = request.context
         params = sampling_params(request, SamplingParams, "MusicGen")
         prompts = [part_prompt(context, part, request.prompt) for part in request.parts]
-        prompt_audio, continued = self._continuation(request)
-        prompt_seconds = 0.0 if prompt_audio is None else prompt_audio.shape[0] / pipe.sample_rate
+        selection_seconds = context.duration + 0.1  # a continuation is already in time: only the length
+        prompt_audio, continued = self._continuation(request, selection_seconds)
+        first_prompt = prompt_audio[0] if isinstance(prompt_audio, list) else prompt_audio
+        prompt_seconds = 0.0 if first_prompt is None else first_prompt.shape[0] / pipe.sample_rate
         if continued == "selection":
-            seconds = context.duration + 0.1  # already in time: only the session's length
+            seconds = selection_seconds
         else:
             seconds = self.seconds_to_generate(context, prompt_seconds)
         melody = self._melody(request)

@@ -3,15 +3,18 @@
 Two sources reach the backend:
 
 - ``GenerationRequest.params["continue_from"] = AudioContinuation(audio, sample_rate)``: the
-  music before a selection (the app mixes the session's unmuted tracks up to the selection's
-  start and passes that). The generated part starts where that audio ends and is not moved
-  to the grid again: it is already in time with what precedes it.
+  music before a selection. The generated part starts where that audio ends and is not moved
+  to the grid again: it is already in time with what precedes it. A tuple of them, one per
+  part, continues each part from its own audio (regenerating a section of several tracks:
+  each track's take up to the section's first bar; all of the same length).
 - ``GenerationRequest.reference`` with ``continue_audio=True`` (an ``engine.analysis``
   ``ReferenceAnalysis`` from "Use as reference"): the reference's opening seconds are the
   prompt; the new part is what follows, fitted to the session grid as usual.
 
 Either way only the last ``seconds`` (default 10 s) are used: MusicGen's context is 30 s, and
-the prompt's frames are re-read by every window that follows.
+the prompt's frames are re-read by every window that follows. The backend shortens a
+selection's prompt further (not below ``MIN_PROMPT_SECONDS``) so that prompt and new part fit
+one window.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from engine.errors import BackendError
 
 DEFAULT_PROMPT_SECONDS = 10.0
+MIN_PROMPT_SECONDS = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,11 +48,11 @@ class AudioContinuation:
         if not (0.1 <= float(self.seconds) <= 25.0):
             raise BackendError(f"continue from 0.1 to 25 seconds of audio (got {self.seconds})")
 
-    def tail(self, sample_rate: int, channels: int) -> np.ndarray:
-        """The last ``seconds`` as float32 ``[N, channels]`` at ``sample_rate``."""
+    def tail(self, sample_rate: int, channels: int, seconds: float | None = None) -> np.ndarray:
+        """The last ``seconds`` (default: ``self.seconds``) as float32 ``[N, channels]`` at ``sample_rate``."""
         audio = np.asarray(self.audio, np.float32)
         audio = audio[:, None] if audio.ndim == 1 else audio
-        audio = audio[-int(self.seconds * self.sample_rate):]
+        audio = audio[-max(1, int((self.seconds if seconds is None else seconds) * self.sample_rate)):]
         if channels == 1:
             audio = audio.mean(axis=1, keepdims=True)
         elif audio.shape[1] == 1:

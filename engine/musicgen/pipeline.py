@@ -206,7 +206,8 @@ class MusicGenPipeline:
         """Prepare a generation of ``new_frames`` frames per prompt; iterate the result to run it.
 
         ``melody``: mono audio at ``sample_rate`` (melody model). ``audio_prompt``: audio ``[N]``
-        or ``[N, C]`` at ``sample_rate`` to continue; its frames come first in the result.
+        or ``[N, C]`` at ``sample_rate`` to continue, or a list of one such per prompt (all of
+        the same length); its frames come first in the result.
         """
         prompts = [str(p) for p in prompts]
         if not prompts:
@@ -216,7 +217,11 @@ class MusicGenPipeline:
         if melody is not None and not self.is_melody:
             raise BackendError(f"{self.folder.path.name} is not a melody model: melody conditioning needs musicgen-melody")
         prompt_codes = None
-        if audio_prompt is not None:
+        if isinstance(audio_prompt, (list, tuple)):
+            if len(audio_prompt) != B or len({np.shape(a)[0] for a in audio_prompt}) > 1:
+                raise BackendError("give one audio prompt per text prompt, all of the same length")
+            prompt_codes = np.concatenate([self.encode_audio(a) for a in audio_prompt], axis=0)
+        elif audio_prompt is not None:
             prompt_codes = np.repeat(self.encode_audio(audio_prompt), B, axis=0)
         cond = Conditioning(ids, mask, None, prompt_codes)
         return WindowedGeneration(self, cond, params, new_frames, melody)

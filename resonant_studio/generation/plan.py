@@ -24,7 +24,8 @@ from resonant_studio.core.model_catalog import default_engine_options
 from resonant_studio.generation import studio
 from resonant_studio.generation import postprocess
 from resonant_studio.generation.postprocess import REPORT_KEY, TAKE_PARAM_KEY, postprocess_request
-from resonant_studio.generation.section import SECTION_KEY, Section, SectionEdit, splice, splice_notes
+from resonant_studio.generation.section import (CONTINUING_ENGINES, SECTION_KEY, Section, SectionEdit,
+                                                continuation_request, place, splice, splice_notes)
 from resonant_studio.presets.resolve import ResolvedConfig
 from tracks import Session, Take, Track
 
@@ -61,6 +62,9 @@ class GenerationPlan:
     session_name: str | None = None
     sections: tuple[SectionEdit, ...] = ()
     """For a section regeneration: each target's current take and the range that is replaced."""
+    section_continues: bool = False
+    """True: the request asks for the section's bars only, continuing the audio before them
+    (``section.continuation_request``); each part is placed at the section's start."""
 
 
 @dataclass(frozen=True)
@@ -112,13 +116,18 @@ def plan_generation(session: Session | None, targets: Sequence[Track] | None = N
     request = studio.build_request(session, chosen, seed, prompt=prompt, params=run_params, reference=reference,
                                    context=context)
     edits = _section_edits(session, chosen, section) if section is not None else ()
+    continues = bool(edits) and engine in CONTINUING_ENGINES
+    if continues:
+        assert section is not None
+        request = continuation_request(request, section, edits)
     if label is None:
         what = ", ".join(t.name for t in chosen) if section is not None else chosen[0].name
         label = (f"Regenerate Bars {section.first}-{section.last} of {what}" if section is not None
                  else "Generate" if len(chosen) > 1 or targets is None else f"Regenerate {what}")
     return GenerationPlan(engine=engine, seed=seed, prompt=request.prompt, label=label, request=request,
                           target_ids=tuple(t.id for t in chosen), reading=reading, postprocess=spec,
-                          take_params=take_params, engine_options=dict(engine_options or {}), sections=edits)
+                          take_params=take_params, engine_options=dict(engine_options or {}), sections=edits,
+                          section_continues=continues)
 
 
 def _section_edits(session: Session, targets: Sequence[Track], section: Section) -> tuple[SectionEdit, ...]:
@@ -168,6 +177,8 @@ def run_plan(plan: GenerationPlan, backend: Any = None, *, progress: ProgressCal
     if backend is None:
         backend = get_backend(plan.engine, **dict(plan.engine_options))
     parts = list(backend.generate(request, progress=progress, cancel=cancel))
+    if plan.section_continues:  # the section's bars alone: into the old take at the section's start
+        parts = [replace(p, audio=place(e.audio, p.audio, e.start, e.end)) for p, e in zip(parts, plan.sections)]
     if plan.postprocess:
         parts, report = postprocess.run_postprocess(plan.postprocess, parts, request.sample_rate)
         parts = [replace(p, params={**dict(p.params), REPORT_KEY: report}) for p in parts]

@@ -1,7 +1,11 @@
 """Regenerating a section: new material for a range of bars, the rest of the take kept.
 
-The backend makes a whole new part for the session (so it fits the locked tracks and the
-chords, on the same grid); the section's bars are taken from it and put into the old take,
+Two ways to get the new bars. The composer makes a whole new part for the session (so it
+fits the locked tracks and the chords, on the same grid) and the section's bars are taken
+from it. An engine that continues audio (``CONTINUING_ENGINES``: MusicGen) is asked for the
+section alone, prompted with the take's own last seconds before the range
+(``continuation_request``), so the new bars carry on from the music they follow; they start
+on the section's first bar line (``place``). Either way the new bars go into the old take,
 sample for sample everywhere else. The two seams sit on bar lines and crossfade with an
 equal-power curve over ``FADE_S`` just inside the section (the bars around it stay
 bit-identical), so neither seam clicks. A
@@ -10,13 +14,17 @@ symbolic take keeps its notes outside the range and gets the new part's notes in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from engine.backends import GenerationRequest
+from engine.musicgen.continuation import DEFAULT_PROMPT_SECONDS, AudioContinuation
 from resonant_studio.core.errors import AppError
 
 FADE_S = 0.010
+CONTINUING_ENGINES = ("musicgen",)
+"""Engines whose section regeneration continues the take's audio before the range."""
 SECTION_KEY = "section"
 """Where a take's params record the range it replaced: {"bars": [first, last], "seconds": [start, end],
 "replaces": take id}."""
@@ -60,6 +68,47 @@ def section_from_seconds(start: float, end: float, seconds_per_bar: float, bars:
     first = int(np.floor(start / seconds_per_bar + 1e-6)) + 1
     last = int(np.ceil(end / seconds_per_bar - 1e-6))
     return Section(max(1, first), min(bars, max(first, last)))
+
+
+def continuation_request(request: GenerationRequest, section: Section, edits: tuple[SectionEdit, ...]
+                         ) -> GenerationRequest:
+    """The request for a continuing engine: only the section's bars, each part prompted with
+    its own take's last seconds before the range (``params["continue_from"]``, one
+    ``AudioContinuation`` per part; none for a section that opens the piece), and the other
+    tracks cut to the section, so what conditions the new bars is what plays with them."""
+    sr = request.sample_rate
+    start, end = edits[0].start, edits[0].end
+    ctx = request.context
+    skip = (section.first - 1) % len(ctx.chords) if ctx.chords else 0
+    context = ctx.with_changes(bars=section.last - section.first + 1, chords=ctx.chords[skip:] + ctx.chords[:skip])
+    locked = tuple(replace(p, audio=_segment(p.audio, start, end), features=p.features if start == 0 else None)
+                   for p in request.locked)
+    params = dict(request.params)
+    params.pop("continue_from", None)
+    if start > 0:
+        seconds = min(DEFAULT_PROMPT_SECONDS, start / sr)
+        first = max(0, start - int(np.ceil(seconds * sr)))
+        params["continue_from"] = tuple(AudioContinuation(e.audio[first:start], sr, seconds=seconds) for e in edits)
+    return replace(request, context=context, locked=locked, params=params)
+
+
+def _segment(audio: np.ndarray, start: int, end: int) -> np.ndarray:
+    """``audio[start:end]``, silence-padded to the section's length (a locked take may be shorter)."""
+    part = np.asarray(audio)[start:end]
+    if part.shape[0] == end - start:
+        return part
+    out = np.zeros((end - start, *part.shape[1:]), dtype=part.dtype if part.size else np.float32)
+    out[:part.shape[0]] = part
+    return out
+
+
+def place(old: np.ndarray, section_audio: np.ndarray, start: int, end: int) -> np.ndarray:
+    """``old`` with the section's new audio written from ``start`` (at most up to ``end``): a
+    whole take again, which post-processing and ``splice`` treat as a new part."""
+    out = old.copy()
+    n = min(end - start, section_audio.shape[0])
+    out[start:start + n] = section_audio[:n]
+    return out
 
 
 def splice(old: np.ndarray, new: np.ndarray, start: int, end: int, sample_rate: int) -> np.ndarray:

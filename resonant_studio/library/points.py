@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Sequence
 
-from engine.analysis import AudioAnalysis
+from engine.analysis import AudioAnalysis, style_words
 
 
 def point_id(key: str) -> str:
@@ -30,6 +30,18 @@ def payload_for(analysis: AudioAnalysis, *, source: str, title: str, tags: Seque
         "mtime": mtime,
         "size": size,
     }
+
+
+def generation_point(analysis: AudioAnalysis, *, prompt: str, take_id: str, title: str = "", path: str = "",
+                     tags: Sequence[str] = (), stems: Sequence[str] = ()) -> tuple[str, object, str, dict]:
+    """(point id, sound vector, text, payload) of a generation (its mix); ``stems``: the ids of
+    the takes it made. One place, for the store and for the helper process that indexes."""
+    all_tags = list(dict.fromkeys([*tags, *style_words(analysis)]))
+    payload = payload_for(analysis, source="generated", title=title or prompt[:60] or "take",
+                          tags=all_tags, prompt=prompt, path=path)
+    payload["take_id"] = take_id
+    payload["stems"] = list(stems)
+    return point_id(f"take:{take_id}"), analysis.sound_vector, text_for(payload), payload
 
 
 def text_for(payload: dict) -> str:

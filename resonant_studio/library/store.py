@@ -23,10 +23,10 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from engine.analysis import SOUND_DIM, AudioAnalysis, analyze_file, style_words
+from engine.analysis import SOUND_DIM, AudioAnalysis, analyze_file
 from engine.embedding import TEXT_DIM
 from resonant_studio.library.index import IndexReport, index_folder
-from resonant_studio.library.points import payload_for, point_id, text_for  # noqa: F401 (re-exported)
+from resonant_studio.library.points import generation_point, payload_for, point_id, text_for  # noqa: F401
 from resonant_studio.library.results import (
     LibraryError,
     SearchFilters,
@@ -63,6 +63,7 @@ class Library:
         self.path = None if url else Path(path) if path is not None else library_path()
         self._lock = threading.RLock()
         self._embedder = embedder
+        self._embedder_given = embedder is not None
         try:
             if url:
                 self.client = QdrantClient(url=url, api_key=api_key, timeout=30, check_compatibility=False)
@@ -157,6 +158,12 @@ class Library:
             self._embedder = shared_text_embedder()
         return self._embedder
 
+    @property
+    def uses_shared_embedder(self) -> bool:
+        """True when text vectors come from ``engine.embedding.shared_text_embedder`` (what a
+        helper process computes too), not from an embedder handed in."""
+        return not self._embedder_given
+
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.embed(list(texts))
 
@@ -192,14 +199,10 @@ class Library:
                  path: str = "", tags: Sequence[str] = (), stems: Sequence[str] = ()) -> str:
         """Index a generation (its mix) so the user can search their own history by its prompt;
         ``stems``: the ids of the takes it made."""
-        all_tags = list(dict.fromkeys([*tags, *style_words(analysis)]))
-        payload = payload_for(analysis, source="generated", title=title or prompt[:60] or "take",
-                              tags=all_tags, prompt=prompt, path=path)
-        payload["take_id"] = take_id
-        payload["stems"] = list(stems)
-        pid = point_id(f"take:{take_id}")
-        self.upsert([(pid, analysis.sound_vector, text_for(payload), payload)])
-        return pid
+        point = generation_point(analysis, prompt=prompt, take_id=take_id, title=title, path=path, tags=tags,
+                                 stems=stems)
+        self.upsert([point])
+        return point[0]
 
     def index_folder(self, folder: str | os.PathLike, progress: Callable[[float, str], None] | None = None,
                      cancel: Callable[[], bool] | None = None, batch_size: int = 32,

@@ -2,18 +2,23 @@
 
 One ``Worker`` thread owns the ``Library`` (the embedded store is opened there, on first
 use) and runs requests in turn; answers come back as this object's signals on the UI thread.
-Indexing checks a cancel flag between files.
+Indexing checks a cancel flag between files. A generation's mix is analysed and its text
+embedded in a helper process (``library.helper_process``): on this process' threads that
+work held the GIL long enough to freeze the window (see that module).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from resonant_studio.library.helper_process import HelperProcess
 from resonant_studio.library.results import LibraryError, SearchFilters
 from resonant_studio.qt.worker import Worker
 
@@ -34,6 +39,7 @@ class LibraryService(QObject):
         self._cancel_index = threading.Event()
         self._library_factory = library_factory
         self._library = None
+        self._helper: HelperProcess | None = None
         self._closed = False
 
     def start(self, *_: Any) -> None:
@@ -76,10 +82,15 @@ class LibraryService(QObject):
             return
         self._closed = True
         self._cancel_index.set()
+        if self._helper is not None:  # a generation being analysed: stopped, not waited for
+            self._helper.close(wait=False)
         self._worker.submit(lambda _task: self._close())
         self._worker.shutdown(timeout=60.0)
 
     def _close(self) -> None:
+        if self._helper is not None:
+            self._helper.close()
+            self._helper = None
         if self._library is not None:
             self._library.close()
             self._library = None
@@ -89,12 +100,13 @@ class LibraryService(QObject):
     def library(self):
         """The store, opened on this thread on first use (a LibraryError says why not)."""
         if self._library is None:
-            if self._library_factory is not None:
-                self._library = self._library_factory()
-            else:
-                from resonant_studio.library.store import Library
+            with _long_lived_imports():
+                if self._library_factory is not None:
+                    self._library = self._library_factory()
+                else:
+                    from resonant_studio.library.store import Library
 
-                self._library = Library()
+                    self._library = Library()
         return self._library
 
     def _analyze(self, path: str, search: bool, top_k: int, source: str | None) -> None:
@@ -121,21 +133,35 @@ class LibraryService(QObject):
     def _index_generations(self, items: list[tuple[str, Any, int, str, str, list[str]]]) -> None:
         import soundfile as sf
 
-        from engine.analysis import analyze_audio
         from resonant_studio.core.settings import data_dir
         from resonant_studio.qt.mix_renderer import render
 
         folder = data_dir() / "takes"
         folder.mkdir(parents=True, exist_ok=True)
+        library = self.library
         for gen_id, snapshot, rate, prompt, title, take_ids in items:
             audio = render(snapshot)
             path = folder / f"{gen_id}.flac"
             tmp = path.with_suffix(".tmp.flac")
             sf.write(str(tmp), np.asarray(audio, dtype=np.float32), rate, subtype="PCM_16")
             tmp.replace(path)
-            analysis = analyze_audio(audio, rate, path=str(path))
-            self.library.add_take(analysis, prompt=prompt, take_id=gen_id, title=title, path=str(path),
-                                  stems=take_ids)
+            del audio
+            if library.uses_shared_embedder:  # the helper computes the same text vectors
+                if self._helper is None:
+                    self._helper = HelperProcess()
+                try:
+                    pid, sound, text, payload = self._helper.generation_point(
+                        str(path), prompt=prompt, take_id=gen_id, title=title, stems=take_ids)
+                except LibraryError:
+                    if self._closed:  # quitting stopped the helper: nothing to report
+                        return
+                    raise
+                library.upsert_vectors([pid], sound[None], text[None], [payload])
+            else:  # an embedder handed in (tests, tools): only this process has it
+                from engine.analysis import analyze_file
+
+                library.add_take(analyze_file(str(path)), prompt=prompt, take_id=gen_id, title=title,
+                                 path=str(path), stems=take_ids)
         self.takes_indexed.emit(len(items))
 
     def _load_preview(self, path: str, sample_rate: int) -> None:
@@ -143,6 +169,31 @@ class LibraryService(QObject):
 
         loaded = read_audio(Path(path), max_seconds=600.0, sample_rate=sample_rate, channels=2)
         self.preview_ready.emit(path, np.ascontiguousarray(loaded.audio, dtype=np.float32))
+
+
+_frozen_store_imports = False
+
+
+@contextlib.contextmanager
+def _long_lived_imports() -> Iterator[None]:
+    """The store's first open in a process imports qdrant_client, pydantic and protobuf: about
+    140,000 objects that live as long as the process. Like the window's start-up objects, they
+    are moved out of the cyclic collector's sight (``gc.freeze()``) once they exist, with the
+    collector paused while they are made; else every full collection after it walks them with
+    the GIL held (measured: 190-250 ms, the window frozen, about 20 s after the first indexing)."""
+    global _frozen_store_imports
+    if _frozen_store_imports:
+        yield
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        _frozen_store_imports = True
+        if enabled:
+            gc.enable()
 
 
 def _sentence(exc: BaseException) -> str:
