@@ -65,6 +65,8 @@ def measure(y: np.ndarray, sample_rate: int) -> Features:
     rms_all = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
     silent = rms_all < SILENCE_RMS
     min_len = max(N_FFT * 4, int(3.0 * sample_rate))  # the CQT's lowest octaves need seconds of signal
+    if silent:  # nothing to hear: a few seconds describe it as well as five minutes (8 s -> 0.1 s)
+        y = y[:min_len]
     if len(y) < min_len:
         y = np.pad(y, (0, min_len - len(y)))
 
