@@ -225,6 +225,11 @@ def musicgen_cases(n: int, rng: np.random.Generator) -> dict:
             res[key].append(ok)
             if key == "with":
                 res["with_drums" if i % 2 == 0 else "with_bass"].append(ok)
+                if VERBOSE:
+                    print(f"  conform {'drums' if i % 2 == 0 else 'bass '} {session_tempo:6.1f} bpm, starts on beat "
+                          f"{start_beat + 1}: bar one {'on' if ok else 'OFF'} ({at % bar:.3f} s into a {bar:.3f} s bar; "
+                          f"rate {rep['stretch_rate']:.4f}, true {session_tempo / gen_tempo:.4f}, "
+                          f"strength {rep['beat_strength']:.1f})")
     return res
 
 
@@ -237,7 +242,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few cases of each kind (about a minute)")
     parser.add_argument("--stretcher", default="rubberband", choices=("rubberband", "phase_vocoder"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--verbose", action="store_true", help="a line per piano and bass-line import")
+    parser.add_argument("--verbose", action="store_true", help="a line per piano and bass-line import and conform case")
     parser.add_argument("--cases", type=int, default=None,
                         help="bass-line imports and MusicGen-conform cases (default 2 and 4 quick, 24 each full)")
     args = parser.parse_args()

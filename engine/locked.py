@@ -155,6 +155,8 @@ def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int 
             key = key_from_chords(profile, chords)
         if key is not None:
             tonic, mode, confidence = key.tonic, key.mode, key.confidence
+            if not key.mode_clear:
+                warnings.append("the line never plays a third or a sixth: major or minor is a guess")
     return LockedFeatures(
         duration=duration, tempo=grid.tempo, beats=tuple(float(b) for b in grid.beat_times(duration)),
         downbeat=grid.downbeat, beats_per_bar=beats_per_bar, beat_strength=grid.strength,

@@ -28,6 +28,8 @@ class KeyEstimate(NamedTuple):
     """Margin of the best key's score over the runner-up, 0 (a tie) .. 1."""
     scores: np.ndarray
     """[2, 12] correlation per mode (major, minor) and tonic."""
+    mode_clear: bool = True
+    """False when the material never plays the tonic's third or sixth: the mode is a guess."""
 
 
 def _rotations(profile: np.ndarray) -> np.ndarray:
@@ -161,9 +163,10 @@ def key_from_line(notes, downbeats) -> KeyEstimate | None:
     order = np.argsort(flat)[::-1]
     mode_index, tonic = divmod(int(order[0]), 12)
     confidence = float(np.clip((flat[order[0]] - flat[order[1]]) / 0.3, 0.0, 1.0))
-    if _mode_unclear(p, tonic):
+    unclear = _mode_unclear(p, tonic)
+    if unclear:
         confidence = min(confidence, 0.1)
-    return KeyEstimate(tonic, MODES[mode_index], confidence, scores)
+    return KeyEstimate(tonic, MODES[mode_index], confidence, scores, not unclear)
 
 
 def _mode_unclear(profile: np.ndarray, tonic: int) -> bool:

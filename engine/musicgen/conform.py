@@ -38,7 +38,11 @@ STEP_S = 0.005
 HARMONY_WEIGHT = 3.0
 """How much bars that each hold one harmony count against onsets that meet the locked ones
 (onset agreement scores up to ~2.5 for a pitched part, ~5.5 for drums)."""
-CHROMA_FFT = 8192
+OWN_DOWNBEAT_WEIGHT = 0.5
+"""What a drum part's own downbeat (kicks, not snares, on it) adds at full confidence."""
+REFINE_S = 0.06
+"""A pitched part's start is refined by its onsets within this much of the harmony's choice."""
+CHROMA_FFT = 4096
 CHROMA_HOP = 512
 CHROMA_FPS = RATE / CHROMA_HOP
 
@@ -85,7 +89,7 @@ def _grid(cues: _Cues, target_tempo: float, beats_per_bar: int) -> BeatGrid:
 
 def low_chroma(y22: np.ndarray) -> np.ndarray:
     """``[T, 12]`` unit-norm chroma of the 30-2000 Hz band of mono ``y22`` (22050 Hz), at
-    ``CHROMA_FPS``: an 8192-point STFT resolves bass notes a semitone apart (numpy only, so
+    ``CHROMA_FPS``: a 4096-point STFT (5 Hz bins) resolves the harmonics of bass notes a semitone apart (numpy only, so
     the engine thread does not pay for librosa). Near-silent frames are zero."""
     y = np.asarray(y22, dtype=np.float64)
     if y.size < CHROMA_FFT:
@@ -150,10 +154,12 @@ def _bar_purity(chroma: np.ndarray, shifts: np.ndarray, bar_s: float) -> np.ndar
 
 
 def _search(cues: _Cues, locked: Mapping[str, np.ndarray], bar_s: float, rates,
-            prefer: float) -> tuple[float, float] | None:
+            prefer: float, prefer_weight: float = 0.0) -> tuple[float, float] | None:
     """The (rate, start seconds within the part's first bar) that best fit the locked tracks:
     onsets that meet theirs and, in a pitched part, harmony that changes on the bar lines.
-    Searched every ``STEP_S`` at each of ``rates``; ties go to the start nearest ``prefer``.
+    Searched every ``STEP_S`` at each of ``rates``; ties go to the start nearest ``prefer``,
+    and a drum part's own downbeat (``prefer``) adds ``prefer_weight``: a four-on-the-floor
+    kick with snares on 2 and 4 agrees as well half a bar off, the part's kicks say which.
     None when nothing agrees at all."""
     percussive = cues.chroma is None
     table = []
@@ -163,6 +169,8 @@ def _search(cues: _Cues, locked: Mapping[str, np.ndarray], bar_s: float, rates,
         onsets = _onset_scores(cues.drums, locked, shifts, rate, percussive)
         purity = _bar_purity(cues.chroma, shifts, src_bar) if not percussive else np.zeros(shifts.size)
         near = np.minimum(np.abs(shifts - prefer % src_bar), src_bar - np.abs(shifts - prefer % src_bar))
+        if percussive and prefer_weight > 0:
+            onsets = onsets + prefer_weight * np.exp(-0.5 * (near / (0.025 * src_bar)) ** 2)
         table.append((float(rate), shifts, onsets, purity, near))
     if not percussive:
         every = np.concatenate([p for *_, p, _ in table])
@@ -176,7 +184,24 @@ def _search(cues: _Cues, locked: Mapping[str, np.ndarray], bar_s: float, rates,
         i = int(np.argmax(score))
         if score[i] > best_score + 1e-9:
             best, best_score = (rate, float(shifts[i])), float(score[i])
-    return best if best_score > 0 else None
+    if best is None or best_score <= 0:
+        return None
+    if not percussive:
+        # The chroma window (~0.19 s) blurs where a note change is by tens of ms; the onsets
+        # nearby say exactly where the bar line is.
+        # A finer rate too: 0.25% over four bars is tens of ms.
+        rate0, start = best
+        near = start + np.arange(-REFINE_S, REFINE_S + 1e-9, STEP_S / 5)
+        top = (0.0, rate0, start)
+        for rate in rate0 * (1 + np.linspace(-0.004, 0.004, 9)):
+            onsets = _onset_scores(cues.drums, locked, near, rate, percussive) - 1e-4 * np.abs(near - start)
+            onsets -= 1e-3 * abs(rate / rate0 - 1) * 100
+            i = int(np.argmax(onsets))
+            if onsets[i] > top[0] + 1e-9:
+                top = (float(onsets[i]), float(rate), float(near[i]))
+        if top[0] > 0:
+            best = (top[1], top[2] % (bar_s * top[1]))
+    return best
 
 
 def time_stretch(y: np.ndarray, rate: float, sample_rate: int = 32000) -> np.ndarray:
@@ -198,6 +223,10 @@ def conform_to_grid(y: np.ndarray, sample_rate: int, tempo: float, beats_per_bar
     if grid.clear:
         downbeat = grid.downbeat
         rates = [rate]
+        if deviation > MAX_UNCLEAR_DEVIATION:
+            # MusicGen was asked for the session tempo: a clear beat far from it may be a
+            # syncopated part read at the wrong level, so the locked tracks may say otherwise.
+            rates += list(np.linspace(1 - MAX_UNCLEAR_DEVIATION, 1 + MAX_UNCLEAR_DEVIATION, 33))
     else:
         rate, downbeat = 1.0, 0.0
         if deviation > MAX_UNCLEAR_DEVIATION:
@@ -209,7 +238,8 @@ def conform_to_grid(y: np.ndarray, sample_rate: int, tempo: float, beats_per_bar
     if locked_onsets:
         # The phase, not only the beat: a syncopated part's grid can sit half a beat off, so the
         # start is searched over a whole bar for where it meets the locked tracks best.
-        found = _search(cues, locked_onsets, bar_s, rates, prefer=downbeat)
+        found = _search(cues, locked_onsets, bar_s, rates, prefer=downbeat,
+                        prefer_weight=OWN_DOWNBEAT_WEIGHT * grid.downbeat_confidence if grid.clear else 0.0)
         if found is not None:
             (rate, downbeat), refused, source = found, "", "locked tracks"
     stretched = time_stretch(y, rate, sample_rate)
