@@ -4,7 +4,8 @@ Chroma is librosa's constant-Q chroma (imported when first needed). Each bar's c
 the beat grid's downbeat) is matched against the 24 major/minor triads; the bass notes of the
 bar (chroma of the band below 260 Hz) weigh in for the root, which tells a C major bar from an
 A minor one sharing two notes. The key combines the Krumhansl/Temperley profile correlation
-with how well the bar chords fit each key (diatonic chords, a tonic chord to start or end).
+with how well the bar chords fit each key (diatonic chords, a tonic chord to start or end); a
+bass line's key comes from its notes (``bass_line_notes``, ``key.key_from_line``).
 """
 
 from __future__ import annotations
@@ -103,30 +104,6 @@ def roots_per_bar(bass: np.ndarray, rate: float, grid: BeatGrid, duration: float
         root = int(np.argmax(c))
         out.append(Chord(root, diatonic.get(root, "maj")))
     return tuple(out)
-
-
-def key_from_roots(chroma_mean: np.ndarray, roots: list[int]) -> KeyEstimate | None:
-    """The key of a bass line: its note profile, plus how its bar roots fit each key (each a
-    scale degree's root, the first and last on the tonic)."""
-    profile = key_scores(chroma_mean)
-    if not np.any(profile):
-        return None
-    fit = np.zeros((2, 12))
-    if roots:
-        for m, mode in enumerate(("major", "minor")):
-            for tonic in range(12):
-                degrees = {diatonic_chord(tonic, mode, d).root for d in range(1, 8)}
-                share = np.mean([r in degrees for r in roots])
-                fit[m, tonic] = share + 0.2 * sum(r == tonic for r in (roots[0], roots[-1]))
-    return _best_key(profile + 0.8 * fit)
-
-
-def _best_key(scores: np.ndarray) -> KeyEstimate:
-    flat = scores.ravel()
-    order = np.argsort(flat)[::-1]
-    mode_index, tonic = divmod(int(order[0]), 12)
-    confidence = float(np.clip((flat[order[0]] - flat[order[1]]) / 0.3, 0.0, 1.0))
-    return KeyEstimate(tonic, ("major", "minor")[mode_index], confidence, scores)
 
 
 def key_from_chords(chroma_mean: np.ndarray, chords: tuple[Chord | None, ...]) -> KeyEstimate | None:

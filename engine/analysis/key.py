@@ -3,6 +3,13 @@
 Krumhansl-Kessler probe-tone profiles and Temperley's (Kostka-Payne corpus) profiles are
 each correlated with the 12 rotations of the piece's mean chroma; the two correlations are
 averaged, and the best of the 24 major/minor keys wins. Pure numpy: no librosa needed.
+
+A single-note line (a bass line) has no chords to read, and its chroma is mostly the overtones
+of each note; ``key_from_line`` takes its notes instead, weighted where a bass line states its
+key (how long each sounds, the downbeats, the phrase starts, the last note), and adds how
+much of the line is in each key's scale and on its tonic. A line of roots and fifths that
+never plays a third or a sixth (i iv v i) sounds the same in major and minor: the mode is
+then reported as a guess.
 """
 
 from __future__ import annotations
