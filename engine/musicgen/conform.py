@@ -114,7 +114,7 @@ def low_chroma(y22: np.ndarray) -> np.ndarray:
 
 
 def _onset_scores(drums: DrumOnsets, locked: Mapping[str, np.ndarray], shifts: np.ndarray, rate: float,
-                  percussive: bool) -> np.ndarray:
+                  percussive: bool, soft_s: float = 0.0) -> np.ndarray:
     """Per start in ``shifts`` (seconds of the part), how well the part's onsets, put there and
     played ``rate`` x faster, meet the locked tracks': kicks with kicks, snares with snares, any
     onset with any, and any onset with the kicks (a bass plays with the kick more than the hats)."""
@@ -132,7 +132,9 @@ def _onset_scores(drums: DrumOnsets, locked: Mapping[str, np.ndarray], shifts: n
         inside = (placed >= -AGREE_S) & (placed <= theirs[-1] + AGREE_S)
         j = np.clip(np.searchsorted(theirs, placed), 1, theirs.size - 1) if theirs.size > 1 else np.zeros_like(placed, int)
         d = np.minimum(np.abs(placed - theirs[j]), np.abs(placed - theirs[np.maximum(j - 1, 0)]))
-        hits = ((d <= AGREE_S) & inside).sum(axis=1)
+        # A hit within AGREE_S counts 1; with ``soft_s``, the nearer the more (a fine fit).
+        near = np.exp(-0.5 * (d / soft_s) ** 2) if soft_s > 0 else 1.0
+        hits = (near * ((d <= AGREE_S) & inside)).sum(axis=1)
         total += weight * hits / np.maximum(inside.sum(axis=1), 1)
     return total
 
@@ -194,7 +196,7 @@ def _search(cues: _Cues, locked: Mapping[str, np.ndarray], bar_s: float, rates,
         near = start + np.arange(-REFINE_S, REFINE_S + 1e-9, STEP_S / 5)
         top = (0.0, rate0, start)
         for rate in rate0 * (1 + np.linspace(-0.004, 0.004, 9)):
-            onsets = _onset_scores(cues.drums, locked, near, rate, percussive) - 1e-4 * np.abs(near - start)
+            onsets = _onset_scores(cues.drums, locked, near, rate, percussive, soft_s=0.025) - 1e-4 * np.abs(near - start)
             onsets -= 1e-3 * abs(rate / rate0 - 1) * 100
             i = int(np.argmax(onsets))
             if onsets[i] > top[0] + 1e-9:
