@@ -146,7 +146,7 @@ def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int 
         total = chroma.sum(axis=0)
         profile = total / max(float(total.sum()), 1e-12)
         if proposal.role == "bass":
-            # Single notes: the key from the notes (duration, downbeats, first and last), each
+            # Single notes: the key from the notes (duration, downbeats, phrase starts, last), each
             # bar's root from its bass notes, its quality from that key (a bass line names roots).
             key = key_of_bass_line(y, grid, duration)
             chords = roots_per_bar(bass_chroma, CHROMA_RATE_22K, grid, duration, key)
