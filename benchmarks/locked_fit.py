@@ -12,11 +12,12 @@ tempo 2-8% away), then the composer writes against it. Prints:
 - melody notes in the piano's chord, harmony root = piano chord root (key in the prompt or not);
 - kicks within 20 ms of their session-grid position after conform;
 - import tempo within 4% (octave errors count), key right or relative, drum loops "no key";
+- bass lines: tonic right, and how many never play a third (their mode cannot be heard);
 - the MusicGen conform step putting a syncopated part's first downbeat on bar one (locked
   drums given), against the same step without the locked onsets;
 - distinct bass rhythms over 6 seeds.
 
-Run: .venv/bin/python benchmarks/locked_fit.py [--quick] [--stretcher rubberband|phase_vocoder]
+Run: .venv/bin/python benchmarks/locked_fit.py [--quick] [--cases N] [--stretcher rubberband|phase_vocoder]
 Needs the Debian packages fluidsynth and fluid-soundfont-gm.
 """
 
@@ -172,14 +173,26 @@ def piano_cases(n: int, rng: np.random.Generator, stretcher: str) -> dict:
 
 
 def bass_import_cases(n: int, rng: np.random.Generator) -> dict:
-    res = {"tempo": [], "key": []}
+    res = {"tempo": [], "key": [], "tonic": [], "no_third": [], "key_with_third": []}
     for i in range(n):
         tempo = float(rng.uniform(80, 180))
         tonic, mode = int(rng.integers(12)), ("major", "minor")[i % 2]
         m = bass_line(tempo, tonic, mode, prog=i, bars=8, style=list(DRUM_STYLES)[i % 5], humanise_ms=5.0, seed=i)
         f = features_from_audio(m.audio, RATE)
         res["tempo"].append(f.tempo is not None and abs(f.tempo / tempo - 1) <= 0.04)
-        res["key"].append(f.tonic is not None and relation(f.tonic, f.mode, tonic, mode) in ("same", "relative"))
+        ok = f.tonic is not None and relation(f.tonic, f.mode, tonic, mode) in ("same", "relative")
+        res["key"].append(ok)
+        res["tonic"].append(f.tonic == tonic)
+        # A line of roots that never plays the key's third or sixth (i iv v i) sounds the same
+        # in the major key: its mode cannot be heard, only guessed.
+        played = {p % 12 for p, _ in m.notes}
+        no_third = not played & {(tonic + iv) % 12 for iv in (3, 4, 8, 9)}
+        res["no_third"].append(no_third)
+        if not no_third:
+            res["key_with_third"].append(ok)
+        if VERBOSE:
+            print(f"  bass {tempo:6.1f} -> {f.tempo or 0:6.1f}  key {pitch_name(tonic)} {mode} -> {f.key_name} "
+                  f"(confidence {f.key_confidence:.2f}){'  no third' if no_third else ''}")
     return res
 
 
@@ -212,6 +225,11 @@ def musicgen_cases(n: int, rng: np.random.Generator) -> dict:
             res[key].append(ok)
             if key == "with":
                 res["with_drums" if i % 2 == 0 else "with_bass"].append(ok)
+                if VERBOSE:
+                    print(f"  conform {'drums' if i % 2 == 0 else 'bass '} {session_tempo:6.1f} bpm, starts on beat "
+                          f"{start_beat + 1}: bar one {'on' if ok else 'OFF'} ({at % bar:.3f} s into a {bar:.3f} s bar; "
+                          f"rate {rep['stretch_rate']:.4f}, true {session_tempo / gen_tempo:.4f}, "
+                          f"strength {rep['beat_strength']:.1f})")
     return res
 
 
@@ -224,11 +242,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few cases of each kind (about a minute)")
     parser.add_argument("--stretcher", default="rubberband", choices=("rubberband", "phase_vocoder"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--verbose", action="store_true", help="a line per piano import")
+    parser.add_argument("--verbose", action="store_true", help="a line per piano and bass-line import and conform case")
+    parser.add_argument("--cases", type=int, default=None,
+                        help="bass-line imports and MusicGen-conform cases (default 2 and 4 quick, 24 each full)")
     args = parser.parse_args()
     if not available():
         sys.exit("needs fluidsynth and /usr/share/sounds/sf2/FluidR3_GM.sf2 (apt-get install fluidsynth fluid-soundfont-gm)")
-    n_drums, n_piano, n_bass, n_mg = (6, 4, 2, 4) if args.quick else (18, 12, 6, 12)
+    n_drums, n_piano, n_bass, n_mg = (6, 4, 2, 4) if args.quick else (18, 12, 24, 24)
+    if args.cases:
+        n_bass = n_mg = args.cases
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
     d = drum_cases(n_drums, rng, args.stretcher)
@@ -249,8 +271,12 @@ def main() -> None:
     tempo_all = d["tempo"] + p["tempo"] + b["tempo"]
     print(f"import tempo within 4% (octaves count): {pct(tempo_all)} of {len(tempo_all)} "
           f"(drums {pct(d['tempo'])}, piano {pct(p['tempo'])}, bass {pct(b['tempo'])})   (target >= 90%)")
-    print(f"key right or relative: piano {pct(p['key'])}, bass lines {pct(b['key'])}   (target >= 90%); "
-          f"drum loops reported 'no key': {pct(d['nokey'])}")
+    tonal = p["key"] + b["key"]
+    print(f"key right or relative: {pct(tonal)} of {len(tonal)} tonal parts (piano {pct(p['key'])}, "
+          f"bass lines {pct(b['key'])})   (target >= 90%); drum loops reported 'no key': {pct(d['nokey'])}")
+    print(f"  bass lines: tonic right {pct(b['tonic'])}; {sum(b['no_third'])} of {len(b['no_third'])} never play "
+          f"the key's third or sixth (mode not audible); key right or relative where they do "
+          f"{pct(b['key_with_third'])}")
     print(f"MusicGen conform, syncopated part's downbeat on bar one: with locked onsets {pct(g['with'])} "
           f"(generated drums {pct(g['with_drums'])}, generated bass lines {pct(g['with_bass'])}), "
           f"without {pct(g['without'])}   (target >= 90%)")

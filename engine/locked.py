@@ -113,7 +113,7 @@ def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int 
     (librosa's chroma is the largest part).
     """
     from engine.analysis.beats import track_beats
-    from engine.analysis.chords import CHROMA_RATE_22K, chords_per_bar, chroma_cqt, key_from_chords, key_from_roots, roots_per_bar
+    from engine.analysis.chords import CHROMA_RATE_22K, chords_per_bar, chroma_cqt, key_from_chords, key_of_bass_line, roots_per_bar
     from engine.analysis.drum_onsets import detect_drums
     from engine.analysis.onsets import mono_at_rate, spectrogram
     from engine.analysis.role import propose_role
@@ -146,16 +146,17 @@ def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int 
         total = chroma.sum(axis=0)
         profile = total / max(float(total.sum()), 1e-12)
         if proposal.role == "bass":
-            # Single notes: the key from the note profile, each bar's root from its bass notes,
-            # its quality from that key (a bass line names roots, not chords).
-            roots = [c.root for c in roots_per_bar(bass_chroma, CHROMA_RATE_22K, grid, duration, None) if c]
-            key = key_from_roots(profile, roots)
+            # Single notes: the key from the notes (duration, downbeats, phrase starts, last), each
+            # bar's root from its bass notes, its quality from that key (a bass line names roots).
+            key = key_of_bass_line(y, grid, duration)
             chords = roots_per_bar(bass_chroma, CHROMA_RATE_22K, grid, duration, key)
         else:
             chords = chords_per_bar(chroma, bass_chroma, CHROMA_RATE_22K, grid, duration)
             key = key_from_chords(profile, chords)
         if key is not None:
             tonic, mode, confidence = key.tonic, key.mode, key.confidence
+            if not key.mode_clear:
+                warnings.append("the line never plays a third or a sixth: major or minor is a guess")
     return LockedFeatures(
         duration=duration, tempo=grid.tempo, beats=tuple(float(b) for b in grid.beat_times(duration)),
         downbeat=grid.downbeat, beats_per_bar=beats_per_bar, beat_strength=grid.strength,

@@ -13,6 +13,7 @@ import pytest
 
 from engine.analysis.beats import track_beats
 from engine.analysis.drum_onsets import detect_drums
+from engine.analysis.key import key_from_line, line_profile, relation
 from engine.analysis.onsets import mono_at_rate, spectrogram
 from engine.backends.base import GenerationRequest, LockedPart, PartSpec
 from engine.composer.backend import ComposerBackend
@@ -99,6 +100,54 @@ def test_piano_part_key_chords_and_tempo_and_drums_say_no_key():
     drums = features_from_audio(gm.drum_loop(120, "hiphop", bars=2).audio, SR)
     assert drums.tonic is None and drums.key_name == "no key" and drums.role == "drums"
     assert LockedFeatures.from_dict(f.to_dict()).chords == f.chords
+
+
+@pytest.mark.slow
+@needs_fluidsynth
+@pytest.mark.parametrize("tempo, tonic, mode, prog, style", [
+    (126, 0, "major", 0, "rock"),    # I V vi IV: four roots for equal time, the tonic first
+    (98, 7, "minor", 2, "funk"),     # i VII VI VII: the loop dwells on VII, its phrases start on i
+    (152, 2, "major", 1, "sync"),    # I vi IV V
+    (84, 11, "minor", 3, "hiphop"),  # i iv VII III: every root a scale degree of two keys
+])
+def test_bass_line_key_from_its_notes(tempo, tonic, mode, prog, style):
+    m = gm.bass_line(tempo, tonic, mode, prog=prog, bars=8, style=style, humanise_ms=5.0, seed=prog)
+    f = features_from_audio(m.audio, SR)
+    assert f.role == "bass"
+    assert relation(f.tonic, f.mode, tonic, mode) in ("same", "relative"), f.key_name
+    assert f.key_confidence > 0 and not any("major or minor is a guess" in w for w in f.warnings)
+
+
+@pytest.mark.slow
+@needs_fluidsynth
+@pytest.mark.parametrize("tonic, mode, prog", [
+    (9, "minor", 1),  # i iv v i: A D E A, no C and no C#
+    (2, "major", 2),  # ii V I I: E A D D, starts off the tonic and lands on it; no F#, no B
+])
+def test_a_bass_line_with_no_third_names_its_tonic_and_says_the_mode_is_a_guess(tonic, mode, prog):
+    m = gm.bass_line(132, tonic, mode, prog=prog, bars=8, style="rock", humanise_ms=5.0, seed=1)
+    f = features_from_audio(m.audio, SR)
+    assert f.tonic == tonic and f.key_confidence <= 0.1
+    assert any("major or minor is a guess" in w for w in f.warnings)
+
+
+def _line(roots, bar_s=2.0):
+    """Four eighth-ish notes a bar on each root: (pitch class, start, duration)."""
+    return [(pc, bar * bar_s + k * bar_s / 4, 0.45 * bar_s / 2) for bar, pc in enumerate(roots) for k in range(4)]
+
+
+def test_line_key_weighs_downbeats_and_phrase_starts_not_only_duration():
+    downbeats = np.arange(8) * 2.0
+    # A G F G: G sounds twice as long as A, but each phrase starts on A.
+    p = line_profile(_line([9, 7, 5, 7] * 2), downbeats)
+    assert p[9] > p[7]
+    key = key_from_line(_line([9, 5, 0, 7] * 2), downbeats)  # i VI III VII: A F C G
+    assert relation(key.tonic, key.mode, 9, "minor") in ("same", "relative") and key.mode_clear
+    key = key_from_line(_line([4, 9, 2, 7] * 2), downbeats)  # i iv VII III: E A D G
+    assert relation(key.tonic, key.mode, 4, "minor") in ("same", "relative") and key.confidence > 0.1
+    key = key_from_line(_line([9, 2, 4, 9] * 2), downbeats)  # i iv v i with no third: A, mode a guess
+    assert key.tonic == 9 and not key.mode_clear and key.confidence <= 0.1
+    assert key_from_line([], []) is None
 
 
 # --- import conform ----------------------------------------------------------------------------
@@ -199,6 +248,28 @@ def test_musicgen_conform_takes_the_downbeat_the_locked_drums_agree_with_not_the
     at = (true_down - report["downbeat_s"]) / report["stretch_rate"]
     assert min(at % bar, bar - at % bar) < 0.03, report
     assert report["downbeat_from"] == "locked tracks" and out.shape == (ctx.num_samples(SR),)
+
+
+@pytest.mark.slow
+@needs_fluidsynth
+@pytest.mark.parametrize("style, start_beat, lock", [("sync", 2, "four"), ("funk", 1, "rock"), ("funk", 3, "hiphop")])
+def test_musicgen_conform_puts_a_syncopated_bass_lines_bar_one_on_the_session_bar(style, start_beat, lock):
+    # A generated bass line whose first beats are missing: its notes meet the locked kick once
+    # or twice a bar, but its note changes on the bar lines say where bar one is.
+    tempo = 112.0
+    locked = gm.drum_loop(tempo, lock, bars=4, seed=5)
+    gen_tempo = tempo * 1.02
+    bass = gm.bass_line(gen_tempo, 4, "minor", prog=3, bars=5, style=style, humanise_ms=5.0, seed=start_beat)
+    cut = int(round(start_beat * 60 / gen_tempo * SR))
+    y = bass.audio.mean(axis=1)[cut:]
+    ctx = MusicalContext(tempo=tempo, bars=4)
+    onsets = locked_onsets([LockedPart("Drums", "other", locked.audio)], SR)
+    _, report = conform_to_grid(y, SR, tempo, 4, ctx.num_samples(SR), locked_onsets=onsets)
+    bar = 4 * 60 / tempo
+    at = ((4 - start_beat) * 60 / gen_tempo - report["downbeat_s"]) / report["stretch_rate"]
+    assert min(at % bar, bar - at % bar) <= 0.05, report
+    assert report["downbeat_from"] == "locked tracks"
+    assert report["stretch_rate"] == pytest.approx(1 / 1.02, abs=0.02)
 
 
 def test_musicgen_conform_refuses_to_stretch_an_unclear_beat_far_from_the_session_tempo():

@@ -4,7 +4,8 @@ Chroma is librosa's constant-Q chroma (imported when first needed). Each bar's c
 the beat grid's downbeat) is matched against the 24 major/minor triads; the bass notes of the
 bar (chroma of the band below 260 Hz) weigh in for the root, which tells a C major bar from an
 A minor one sharing two notes. The key combines the Krumhansl/Temperley profile correlation
-with how well the bar chords fit each key (diatonic chords, a tonic chord to start or end).
+with how well the bar chords fit each key (diatonic chords, a tonic chord to start or end); a
+bass line's key comes from its notes (``bass_line_notes``, ``key.key_from_line``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 from engine.analysis.librosa_lock import serialized
 
 from engine.analysis.beats import BeatGrid
-from engine.analysis.key import KeyEstimate, key_scores
+from engine.analysis.key import KeyEstimate, key_from_line, key_scores
 from engine.theory import Chord, diatonic_chord
 
 CHROMA_HOP = 512
@@ -105,30 +106,6 @@ def roots_per_bar(bass: np.ndarray, rate: float, grid: BeatGrid, duration: float
     return tuple(out)
 
 
-def key_from_roots(chroma_mean: np.ndarray, roots: list[int]) -> KeyEstimate | None:
-    """The key of a bass line: its note profile, plus how its bar roots fit each key (each a
-    scale degree's root, the first and last on the tonic)."""
-    profile = key_scores(chroma_mean)
-    if not np.any(profile):
-        return None
-    fit = np.zeros((2, 12))
-    if roots:
-        for m, mode in enumerate(("major", "minor")):
-            for tonic in range(12):
-                degrees = {diatonic_chord(tonic, mode, d).root for d in range(1, 8)}
-                share = np.mean([r in degrees for r in roots])
-                fit[m, tonic] = share + 0.2 * sum(r == tonic for r in (roots[0], roots[-1]))
-    return _best_key(profile + 0.8 * fit)
-
-
-def _best_key(scores: np.ndarray) -> KeyEstimate:
-    flat = scores.ravel()
-    order = np.argsort(flat)[::-1]
-    mode_index, tonic = divmod(int(order[0]), 12)
-    confidence = float(np.clip((flat[order[0]] - flat[order[1]]) / 0.3, 0.0, 1.0))
-    return KeyEstimate(tonic, ("major", "minor")[mode_index], confidence, scores)
-
-
 def key_from_chords(chroma_mean: np.ndarray, chords: tuple[Chord | None, ...]) -> KeyEstimate | None:
     """The key of tonal material: profile correlation, plus how the bar chords fit each key."""
     profile = key_scores(chroma_mean)  # [2, 12]
@@ -151,3 +128,44 @@ def key_from_chords(chroma_mean: np.ndarray, chords: tuple[Chord | None, ...]) -
     best, second = flat[order[0]], flat[order[1]]
     confidence = float(np.clip((best - second) / 0.3, 0.0, 1.0))
     return KeyEstimate(tonic, ("major", "minor")[mode_index], confidence, scores)
+
+
+_HARMONICS = ((0, 1.0), (12, 0.8), (19, 0.6), (24, 0.5), (28, 0.4))
+"""CQT bin offsets (semitones) of harmonics 1-5 and their weights for the harmonic sum."""
+
+
+@serialized
+def bass_line_notes(y22: np.ndarray) -> list[tuple[int, float, float]]:
+    """(pitch class, start s, duration s) of the notes of a single-note low line (a bass line),
+    mono at 22050 Hz. Each frame's note is the C1-B3 pitch whose harmonics (a harmonic sum over a
+    constant-Q spectrum) are strongest, so the overtones a bass sound is made of (its fifth and
+    major third above) are not read as notes; runs of frames on one pitch class are a note."""
+    import librosa
+
+    y = np.asarray(y22, dtype=np.float32)
+    if y.size < 22050:
+        y = np.pad(y, (0, 22050 - y.size))
+    mag = np.abs(librosa.cqt(y, sr=22050, hop_length=CHROMA_HOP, fmin=librosa.note_to_hz("C1"), n_bins=72,
+                             bins_per_octave=12))
+    salience = sum(w * mag[o: o + 36] for o, w in _HARMONICS)  # [36, T]
+    pcs = salience.argmax(axis=0) % 12
+    strength = salience.max(axis=0)
+    voiced = strength > 0.1 * float(np.percentile(strength, 95)) + 1e-12
+    notes: list[tuple[int, float, float]] = []
+    frame_s = CHROMA_HOP / 22050
+    start = None
+    for i in range(pcs.size + 1):
+        same = i < pcs.size and voiced[i] and start is not None and pcs[i] == pcs[start]
+        if same:
+            continue
+        if start is not None and i - start >= 3:  # under ~70 ms is a slide or an attack's smear
+            notes.append((int(pcs[start]), start * frame_s, (i - start) * frame_s))
+        start = i if i < pcs.size and voiced[i] else None
+    return notes
+
+
+def key_of_bass_line(y22: np.ndarray, grid: BeatGrid, duration: float) -> KeyEstimate | None:
+    """The key of a bass line from its notes, the downbeats of ``grid`` weighing in."""
+    bar_s = grid.period * grid.beats_per_bar
+    downbeats = grid.downbeat + bar_s * np.arange(max(0, int((duration - grid.downbeat) / bar_s)) + 1)
+    return key_from_line(bass_line_notes(y22), downbeats)

@@ -3,6 +3,13 @@
 Krumhansl-Kessler probe-tone profiles and Temperley's (Kostka-Payne corpus) profiles are
 each correlated with the 12 rotations of the piece's mean chroma; the two correlations are
 averaged, and the best of the 24 major/minor keys wins. Pure numpy: no librosa needed.
+
+A single-note line (a bass line) has no chords to read, and its chroma is mostly the overtones
+of each note; ``key_from_line`` takes its notes instead, weighted where a bass line states its
+key (how long each sounds, the downbeats, the phrase starts, the last note), and adds how
+much of the line is in each key's scale and on its tonic. A line of roots and fifths that
+never plays a third or a sixth (i iv v i) sounds the same in major and minor: the mode is
+then reported as a guess.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ class KeyEstimate(NamedTuple):
     """Margin of the best key's score over the runner-up, 0 (a tie) .. 1."""
     scores: np.ndarray
     """[2, 12] correlation per mode (major, minor) and tonic."""
+    mode_clear: bool = True
+    """False when the material never plays the tonic's third or sixth: the mode is a guess."""
 
 
 def _rotations(profile: np.ndarray) -> np.ndarray:
@@ -82,3 +91,92 @@ def relation(tonic_a: int, mode_a: str, tonic_b: int, mode_b: str) -> str:
     if (tonic_a - tonic_b) % 12 in (5, 7):
         return "fifth"
     return "other"
+
+
+LINE_WEIGHTS = (0.4, 0.2, 0.3, 0.1)
+"""Shares of a line's pitch-class profile: the time each pitch class sounds, the pitch class
+sounding on each downbeat, on each phrase start (the first note, then every ``PHRASE_BARS``
+bars) and the last note."""
+PHRASE_BARS = 4
+
+
+def _sounding(notes, t: float) -> int | None:
+    for pc, start, dur in notes:
+        if start - 0.05 <= t < start + dur:
+            return pc
+    return None
+
+
+def line_profile(notes, downbeats) -> np.ndarray:
+    """[12] pitch-class weights of a single-note line (a bass line): ``notes`` are
+    (pitch class, start s, duration s) in time order, ``downbeats`` the bar starts in seconds.
+    Duration alone would let the chord a loop dwells on out-weigh its tonic (A G F G spends
+    half its time on G); a bass line states its harmony on the downbeats and its tonic where a
+    phrase starts (a loop is cut to start on its tonic's bar: I V vi IV, i VI III VII)."""
+    parts = np.zeros((4, 12))
+    for pc, start, dur in notes:
+        parts[0, pc] += dur
+    downbeats = np.asarray(downbeats, dtype=np.float64)
+    for d in downbeats:
+        pc = _sounding(notes, d)
+        if pc is not None:
+            parts[1, pc] += 1.0
+    if notes:
+        bar_s = float(np.median(np.diff(downbeats))) if downbeats.size >= 2 else 0.0
+        end = notes[-1][1] + notes[-1][2]
+        starts = [notes[0][1]]
+        while bar_s > 0 and starts[-1] + PHRASE_BARS * bar_s < end:
+            starts.append(starts[-1] + PHRASE_BARS * bar_s)
+        for t in starts:
+            pc = _sounding(notes, t + 0.06)
+            if pc is not None:
+                parts[2, pc] += 1.0
+        parts[3, notes[-1][0]] += 1.0
+    out = np.zeros(12)
+    used = 0.0
+    for share, row in zip(LINE_WEIGHTS, parts):
+        if row.sum() > 0:
+            out += share * row / row.sum()
+            used += share
+    return out / used if used else out
+
+
+def _scales() -> np.ndarray:
+    """[2, 12, 12]: 1 where a pitch class is in the major / natural-minor scale of each tonic."""
+    out = np.zeros((2, 12, 12))
+    for m, steps in enumerate(((0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10))):
+        for t in range(12):
+            out[m, t, [(t + s) % 12 for s in steps]] = 1.0
+    return out
+
+
+_SCALES = _scales()
+TONIC_WEIGHT = 1.0
+SCALE_WEIGHT = 1.0
+
+
+def key_from_line(notes, downbeats) -> KeyEstimate | None:
+    """The key of a single-note line (a bass line) from its notes (see ``line_profile``): the
+    profile correlation, plus how much of the line is in the key's scale, plus how much of it is
+    the key's tonic (a bass line dwells on the tonic, on the downbeats, and starts or ends
+    there). ``confidence`` is the best key's margin over the runner-up; a line that never
+    plays a third or a sixth cannot tell major from minor, and says so with a low confidence.
+    None when the line has no notes."""
+    p = line_profile(notes, downbeats)
+    if p.sum() <= 0:
+        return None
+    scores = key_scores(p) + SCALE_WEIGHT * (_SCALES @ p) + TONIC_WEIGHT * np.stack([p, p])
+    flat = scores.ravel()
+    order = np.argsort(flat)[::-1]
+    mode_index, tonic = divmod(int(order[0]), 12)
+    confidence = float(np.clip((flat[order[0]] - flat[order[1]]) / 0.3, 0.0, 1.0))
+    unclear = _mode_unclear(p, tonic)
+    if unclear:
+        confidence = min(confidence, 0.1)
+    return KeyEstimate(tonic, MODES[mode_index], confidence, scores, not unclear)
+
+
+def _mode_unclear(profile: np.ndarray, tonic: int) -> bool:
+    """No third and no sixth above ``tonic`` (a line of roots and fifths): major or minor is a guess."""
+    thirds = profile[[(tonic + i) % 12 for i in (3, 4, 8, 9)]].sum()
+    return bool(thirds < 0.02)
