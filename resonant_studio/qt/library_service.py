@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from resonant_studio.core.heap import freeze_long_lived
 from resonant_studio.library.helper_process import HelperProcess
 from resonant_studio.library.results import LibraryError, SearchFilters
 from resonant_studio.qt.worker import Worker
@@ -190,7 +191,7 @@ def _long_lived_imports() -> Iterator[None]:
     try:
         yield
     finally:
-        gc.freeze()
+        freeze_long_lived()
         _frozen_store_imports = True
         if enabled:
             gc.enable()

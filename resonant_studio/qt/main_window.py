@@ -21,6 +21,7 @@ from engine.prompt import analyze_prompt
 from resonant_studio import __version__
 from resonant_studio.qt.engine_thread import EngineThread
 from resonant_studio.core.export import existing_targets, has_notes, run_export
+from resonant_studio.core.heap import freeze_long_lived
 from resonant_studio.qt.library_dock import install_library_dock
 from resonant_studio.qt.models_dialog import install_models_action
 from resonant_studio.qt.menus import CommandKeysOverFields, MenuActions, MenuHandlers
@@ -62,7 +63,7 @@ def _warm_up() -> None:
     import pyloudnorm  # noqa: F401
 
     if gc.get_freeze_count() == 0:  # once a process: a later window would freeze its predecessors' garbage
-        gc.freeze()  # no collect first: that would be the very walk this avoids
+        freeze_long_lived()  # no collect first: that would be the very walk this avoids
 
 
 class MainWindow(QMainWindow):
