@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +64,14 @@ def test_a_file_the_helper_cannot_analyse_is_one_sentence(tmp_path: Path) -> Non
         assert "\n" not in str(exc.value)
     finally:
         helper.close()
+
+
+def test_the_helper_keeps_its_own_numba_cache_unless_the_environment_names_one(monkeypatch, tmp_path):
+    from resonant_studio.library import helper_process
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    helper_process.own_numba_cache(str(tmp_path / "helper"))
+    assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "helper")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "given"))
+    helper_process.own_numba_cache(str(tmp_path / "helper"))
+    assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "given")

@@ -16,13 +16,16 @@ words go in; two vectors and a payload come back.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from resonant_studio.core.settings import data_dir
 from resonant_studio.library.points import generation_point
 from resonant_studio.library.results import LibraryError
 
@@ -42,6 +45,19 @@ def analyse_generation(path: str, prompt: str, take_id: str, title: str, stems: 
     return pid, np.asarray(sound, np.float32), vector, payload
 
 
+def helper_cache_dir() -> Path:
+    return data_dir() / "numba-library-helper"
+
+
+def own_numba_cache(folder: str) -> None:
+    """The helper's first step, before numba is imported there: its own cache of librosa's
+    compiled kernels, unless the environment names one. The window's process compiles and
+    caches the same kernels (a dropped reference, an import); two processes writing one cache
+    at once once left it corrupt, and every later process loading it crashed in librosa."""
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        os.environ["NUMBA_CACHE_DIR"] = folder
+
+
 class HelperProcess:
     """One helper process, started on first use; calls wait for their answer (any thread)."""
 
@@ -56,7 +72,8 @@ class HelperProcess:
             if self._closed:
                 raise LibraryError("the library is closing: the generation was not indexed")
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=own_numba_cache, initargs=(str(helper_cache_dir()),))
             pool = self._pool
         try:
             return pool.submit(analyse_generation, path, prompt, take_id, title, list(stems)).result()
