@@ -18,13 +18,14 @@ figures with their greedy codes' agreement with fp32.
 ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` removed (some machines set them for old OpenBLAS
 builds, which forces generic kernels). Only this benchmark's own processes are affected.
 
-Measured 2026-12-01 on the 2-core build machine (shared; load 1-5), 60 steps x 5 rounds, 1 thread,
-with OPENBLAS_CORETYPE=Prescott set in the command: ms/step medians (ranges) port+OpenBLAS Prescott
-334.8 (308-408), port+OpenBLAS SkylakeX (variables unset) 230.6 (229-285), port+MKL 129.1 (125-187),
-transformers/torch 118.4 (115-162); paired torch/port ratio 0.36 / 0.51 / 0.90 (0.87-0.94). 1.44 GB
-of weights a step at 18.4 GB/s bounds a step at 78 ms: port+MKL 61 %, torch 66 % of it. EnCodec
-decode 0.226 s per s of audio (port+MKL) against 0.247 (transformers). bf16 292 ms (99.6 % of codes
-equal to fp32 greedy), int8 527 ms (98.7 %), int4 438 ms (79.4 %): MLX's CPU path converts half and
+Measured 2026-12-01 on the 2-core build machine, idle (load ~1), 1 thread, three runs (60 steps x 5
+rounds, 30 x 3, 60 x 5):
+port+MKL 115.8 / 117.7 / 122.1 ms/step, transformers/torch 117.2 / 114.7 / 117.5;
+paired torch/port ratio 1.00 / 0.97 / 0.95; port+OpenBLAS (SkylakeX) 218.9 ms, ratio 0.53. 1.44 GB
+of weights a step at ~18 GB/s bounds a step at ~80 ms: port+MKL 65-71 %, torch 68-73 % of it.
+EnCodec decode of 5 s, best of 3: 0.208-0.215 s per s of audio (port+MKL) against 0.194-0.205
+(transformers). Under load (earlier): bf16 292 ms (99.6 % of codes equal to fp32 greedy), int8 527 ms
+(98.7 %), int4 438 ms (79.4 %): MLX's CPU path converts half and
 quantised weights, so fp32 stays the CPU default (engine.musicgen.precision).
 """
 
