@@ -8,6 +8,7 @@ name raises OSError from ``exists()`` itself, and ``~nobody/x`` raises RuntimeEr
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from pathlib import Path
 
 
@@ -24,10 +25,8 @@ def user_path(value: object, error: type[Exception], doing: str) -> Path:
     if "\0" in text:
         raise error(f"cannot {doing} {text!r}: a path cannot hold a NUL character")
     path = Path(text)
-    try:
+    with suppress(RuntimeError):  # "~someone" with no such user: keep it as typed
         path = path.expanduser()
-    except RuntimeError:  # "~someone" with no such user: keep it as typed
-        pass
     return path
 
 

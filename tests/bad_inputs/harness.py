@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,10 +87,8 @@ def run_cli(argv: list[str], root: Path, cwd: Path) -> Outcome:
 
         def kill() -> None:
             killed.set()
-            try:
+            with suppress(ProcessLookupError):  # it ended on its own meanwhile
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
         timer = threading.Timer(KILL_AFTER_S, kill)
         timer.start()
