@@ -131,6 +131,31 @@ def test_a_bass_line_with_no_third_names_its_tonic_and_says_the_mode_is_a_guess(
     assert any("major or minor is a guess" in w for w in f.warnings)
 
 
+@pytest.mark.slow
+@needs_fluidsynth
+@pytest.mark.parametrize("tempo, tonic, mode, prog, style, seed", [
+    (81.5, 11, "minor", 3, "hiphop", 7),  # kicks at 0, 1.75, 2.25, 2.5: no level of the onset comb is 81.5
+    (169.0, 11, "minor", 3, "funk", 11),  # dotted kicks: the comb reads 70, and no level is 169
+    (121.5, 3, "major", 2, "hiphop", 2),  # ii V I I: read at half tempo, every bar line has a change
+    (155.8, 1, "major", 2, "hiphop", 22),
+])
+def test_a_syncopated_bass_lines_tempo_and_bar_lines_come_from_its_root_changes(tempo, tonic, mode, prog, style, seed):
+    m = gm.bass_line(tempo, tonic, mode, prog=prog, bars=8, style=style, humanise_ms=5.0, seed=seed)
+    f = features_from_audio(m.audio, SR)
+    assert f.role == "bass" and abs(f.tempo / tempo - 1) <= 0.02, f.tempo
+    beats = (f.downbeat - m.first_downbeat) * tempo / 60.0
+    assert min(beats % 4, 4 - beats % 4) < 0.15, beats  # on a bar line (attacks read a few ms late)
+
+
+@pytest.mark.slow
+@needs_fluidsynth
+def test_an_aeolian_vamp_on_piano_is_its_minor_key_not_the_major_chord_it_dwells_on():
+    # i VII VI VII comped: the VII chord sounds half the time, and the loop starts on i.
+    m = gm.piano_part(122.5, 11, "minor", prog=2, bars=8, rhythm="comp", humanise_ms=5.0, seed=110)
+    f = features_from_audio(m.audio, SR)
+    assert relation(f.tonic, f.mode, 11, "minor") in ("same", "relative"), f.key_name
+
+
 def _line(roots, bar_s=2.0):
     """Four eighth-ish notes a bar on each root: (pitch class, start, duration)."""
     return [(pc, bar * bar_s + k * bar_s / 4, 0.45 * bar_s / 2) for bar, pc in enumerate(roots) for k in range(4)]
@@ -231,6 +256,22 @@ def test_regenerated_bass_varies_its_rhythm_across_seeds():
     rhythms = {tuple(round(n.start, 3) for n in ComposerBackend().generate(
         GenerationRequest(ctx, (PartSpec("Bass", "bass"),), seed, SR, locked=(part,)))[0].notes) for seed in range(6)}
     assert len(rhythms) >= 3
+
+
+@pytest.mark.slow
+@needs_fluidsynth
+def test_a_bass_under_busy_swung_kicks_still_varies_its_rhythm():
+    # Funk kicks leave no free eighth for pickups or answers; the bass can still leave a kick out.
+    m = gm.drum_loop(175, "funk", bars=4, swing=0.58, humanise_ms=6.0, start_beat=1, seed=1)
+    f = features_from_audio(m.audio, SR)
+    assert f.beat_strength >= 3.2  # swung sixteenths are a clear beat
+    session = MusicalContext(tempo=168.1, bars=8, genre="hip hop")
+    conf = conform_import(m.audio, SR, f, session)
+    assert conf.info.stretch_rate != 1.0 and not conf.info.kept_tempo
+    part = LockedPart("Loop", "other", conf.audio, None, conf.features)
+    rhythms = {tuple(round(n.start, 3) for n in ComposerBackend().generate(
+        GenerationRequest(session, (PartSpec("Bass", "bass"),), seed, SR, locked=(part,)))[0].notes) for seed in range(6)}
+    assert len(rhythms) >= 2
 
 
 # --- the MusicGen conform step -------------------------------------------------------------------

@@ -9,7 +9,9 @@ Steps (plain numpy):
    fall on beats 2 and 4 of the bar is the beat (a 92 bpm swing loop has snares on 2 and 4 at
    92, on beats 3 and 7 at 184); otherwise the faster of two levels wins only where its
    in-between grid points are nearly as strong as its beats (quarter-note chords at 170 bpm
-   are not eighths at 85), with a gentle prior towards 60-160 bpm.
+   are not eighths at 85), with a gentle prior towards 60-160 bpm. Tonal material adds the bar
+   lengths its chord changes suggest to the candidates, and its level is the one whose bars
+   each hold one chord (a syncopated bass line's beat may be in no octave of its onset comb).
 3. Tempo and phase are refined by a least-squares line through the onsets near the beats, so
    a 117 bpm loop reads as 117.0 and does not drift against a 120 bpm session.
 4. The downbeat is the beat position that carries the kicks and not the snares (drums), the
@@ -139,22 +141,75 @@ def _bar_changes(novelty: np.ndarray, rate: float, bpm: float, bpb: int) -> tupl
     return score, mid
 
 
-def _harmonic_level(levels, novelty: np.ndarray, rate: float, bpb: int):
+def _bar_tempi(novelty: np.ndarray, rate: float, bpb: int, count: int = 3) -> list[float]:
+    """Tempi whose bar lines best carry the chord changes, read from the changes alone.
+
+    A syncopated bass line (onsets at 0, 1.75, 2.25 and 2.5 beats) can leave its true beat out
+    of the onset comb's family of levels, while its root still changes on the bar line.
+    """
+    tempi = np.geomspace(LEVEL_MIN, LEVEL_MAX, 96)
+    scores = np.array([_bar_changes(novelty, rate, t, bpb)[0] for t in tempi])
+    peaks = [i for i in range(1, tempi.size - 1) if scores[i] >= scores[i - 1] and scores[i] >= scores[i + 1]]
+    peaks.sort(key=lambda i: -scores[i])
+    return [float(tempi[i]) for i in peaks[:count]]
+
+
+def _same_chord(chroma: np.ndarray, novelty: np.ndarray, rate: float, bpm: float, bpb: int, parts: int) -> float:
+    """How alike the ``parts`` equal pieces of each bar are (mean cosine of their chroma): about
+    0.9 and above where a bar holds one chord, lower where it holds several."""
+    period = bpb * 60.0 / bpm * rate
+    _, phase = _comb(novelty, period)
+    sims = []
+    t = phase
+    while t + period <= len(chroma):
+        edges = np.round(t + np.arange(parts + 1) * period / parts).astype(int)
+        pieces = [chroma[x:y].mean(axis=0) for x, y in zip(edges[:-1], edges[1:]) if y > x]
+        for u, v in zip(pieces[:-1], pieces[1:]):
+            sims.append(float(u @ v / max(1e-12, float(np.linalg.norm(u) * np.linalg.norm(v)))))
+        t += period
+    return float(np.mean(sims)) if sims else 1.0
+
+
+ONE_CHORD = 0.9
+"""``_same_chord`` at or above this: the bar holds one chord (measured: true bars 0.91-1.0,
+bars of a half-tempo reading 0.3-0.89, on rendered piano parts and bass lines)."""
+
+
+def _harmonic_level(levels, novelty: np.ndarray, chroma: np.ndarray, rate: float, bpb: int):
     """The level whose bars hold one chord each: its bar lines carry the chord changes and its
-    mid-bar points do not (a half-tempo reading has changes mid-bar, a double one misses half)."""
-    scored = [(lv, *_bar_changes(novelty, rate, lv[0], bpb)) for lv in levels]
-    top = max(h for _, h, _ in scored)
-    base = float(np.mean(novelty)) + 1e-12
-    if top <= 1.5 * base:
+    mid-bar points do not.
+
+    The fastest level whose bar lines carry nearly the most change, and whose beats the onsets
+    support (an arpeggio's changes fit many bar lengths), is the start. A slower reading (half
+    or a third of the tempo) can still score more than the true one: it samples fewer bar lines
+    and picks the best of them (ii V I I read at half tempo has a change on every bar line).
+    So the reading moves to three or two times its tempo where its own bars hold several
+    chords and that level's bars hold one.
+    """
+    scored = {lv: _bar_changes(novelty, rate, lv[0], bpb) for lv in levels}
+    top = max(h for h, _ in scored.values())
+    if top <= 1.5 * (float(np.mean(novelty)) + 1e-12):
         return None
-    ok = [(lv, h) for lv, h, m in scored if h >= 0.7 * top and m < 0.6 * h]
-    if not ok:
+    support = max(lv[1] for lv in levels)
+    clean = [lv for lv in levels if scored[lv][1] < 0.6 * scored[lv][0] and lv[1] >= 0.4 * support]
+    start = [lv for lv in clean if scored[lv][0] >= 0.7 * top]
+    if not start:
         return None
-    return max(ok, key=lambda x: x[0][0])[0]
+    lv = max(start, key=lambda x: x[0])
+    for _ in range(2):
+        for k in (3, 2):
+            faster = [x for x in clean if abs(x[0] / (k * lv[0]) - 1) < 0.03 and scored[x][0] >= 0.5 * scored[lv][0]]
+            if (faster and _same_chord(chroma, novelty, rate, lv[0], bpb, k) < ONE_CHORD
+                    and _same_chord(chroma, novelty, rate, faster[0][0], bpb, 2) >= ONE_CHORD):
+                lv = faster[0]
+                break
+        else:
+            break
+    return lv
 
 
 def _choose_level(env: np.ndarray, base: float, drums, novelty: np.ndarray | None = None,
-                  novelty_rate: float = 0.0, bpb: int = 4) -> tuple[float, str]:
+                  novelty_rate: float = 0.0, bpb: int = 4, chroma: np.ndarray | None = None) -> tuple[float, str]:
     ratios = (1.0, 0.5, 2.0, 2.0 / 3.0, 1.5, 1.0 / 3.0, 3.0, 0.25, 4.0, 0.75, 4.0 / 3.0)
     levels = []
     for r in ratios:
@@ -162,16 +217,22 @@ def _choose_level(env: np.ndarray, base: float, drums, novelty: np.ndarray | Non
         if not (LEVEL_MIN <= b <= LEVEL_MAX):
             continue
         if all(abs(b / x - 1) > 0.02 for x, _, _ in levels):
-            bpm, score, phase = _refine(env, b)
-            levels.append((bpm, score, phase))
+            levels.append(_refine(env, b))
+    harmonic = novelty is not None and chroma is not None and novelty_rate > 0
+    if harmonic and (drums is None or drums.snare.size < 3):
+        # The bar lengths the chord changes themselves suggest, and their octaves.
+        for t in _bar_tempi(novelty, novelty_rate, bpb):
+            for b in (t, 2 * t, t / 2):
+                if LEVEL_MIN <= b <= LEVEL_MAX and all(abs(b / x - 1) > 0.02 for x, _, _ in levels):
+                    levels.append(_refine(env, b))
     if drums is not None and drums.snare.size >= 3:
         backs = [_backbeat(drums.snare, drums.kick, lv_bpm, lv_phase / FPS, 4) for lv_bpm, _, lv_phase in levels]
         top = max(backs)
         if top >= 0.5:
             tied = [lv for lv, b in zip(levels, backs) if b >= top - 0.1]
             return max(tied, key=lambda lv: lv[1] * _prior(lv[0]))[0], "backbeat"
-    if novelty is not None and novelty_rate > 0:
-        chosen = _harmonic_level(levels, novelty, novelty_rate, bpb)
+    if harmonic:
+        chosen = _harmonic_level(levels, novelty, chroma, novelty_rate, bpb)
         if chosen is not None:
             return chosen[0], "harmony"
     # Without a backbeat: start from the best-scoring level, then move to its double where the
@@ -236,6 +297,11 @@ def _clarity(onsets: np.ndarray, bpm: float, phase_s: float) -> float:
         off = float(np.median(mid))
         share = float(np.mean((np.abs(pos - np.round(pos)) < 0.08) | (np.abs(frac - off) < 0.08)))
         best = max(best, (share - 0.32) / np.sqrt(0.32 * 0.68 / n) - 1.0)  # -1: the offbeat was fitted
+        # Swung sixteenths: the two in-between sixteenths move with the offbeat (0.29 and 0.79
+        # at a swing of 0.58), so a swung funk hat line is on no straight grid.
+        grid = np.array([0.0, off / 2, off, off + (1 - off) / 2, 1.0])
+        share = float(np.mean(np.abs(frac[:, None] - grid[None, :]).min(axis=1) < 0.05))
+        best = max(best, (share - 0.4) / np.sqrt(0.4 * 0.6 / n) - 1.0)
     return float(best)
 
 
@@ -256,6 +322,46 @@ def _fit_grid(onset_times: np.ndarray, weights: np.ndarray, bpm: float, phase_s:
             break
         period, phase_s = new_period, new_phase
     return 60.0 / period, phase_s
+
+
+def _fit_sixteenths(onset_times: np.ndarray, weights: np.ndarray, low: np.ndarray, bpm: float, phase_s: float,
+                    bpb: int) -> tuple[float, float]:
+    """(bpm, phase) of a grid whose sixteenths the onsets sit on, from bar lines read from the
+    chord changes: a syncopated line has few notes on the beat but all on sixteenths.
+
+    The chord changes put the bar line only within half a beat or so (chroma smears a low note
+    over its long window). At each bar line the onset with the most low-band attack (``low``,
+    one per onset: the new root) within half a beat places it (their median); the circular
+    mean of the onsets' places within a sixteenth then moves it onto the sixteenths, and a
+    least-squares line through the onsets near a sixteenth refines tempo and phase.
+    """
+    period = 60.0 / bpm
+    step = period / 4
+    if onset_times.size < 8:
+        return bpm, phase_s
+    bar = bpb * period
+    offsets = []
+    for line in phase_s + bar * np.arange(np.floor(-phase_s / bar), np.ceil((onset_times.max() - phase_s) / bar) + 1):
+        near = np.flatnonzero(np.abs(onset_times - line) < 0.55 * period)
+        if near.size:
+            offsets.append(onset_times[near[np.argmax(low[near])]] - line)
+    if len(offsets) >= 2:
+        phase_s += float(np.median(offsets))
+    angle = 2 * np.pi * (onset_times - phase_s) / step
+    phase_s += float(np.angle(np.sum(weights * np.exp(1j * angle)))) / (2 * np.pi) * step
+    for _ in range(3):
+        pos = (onset_times - phase_s) / step
+        k = np.round(pos)
+        near = np.abs(pos - k) < 0.25
+        if near.sum() < 8 or np.ptp(k[near]) < 12:
+            break
+        w = np.sqrt(weights[near])
+        A = np.stack([k[near], np.ones(near.sum())], axis=1) * w[:, None]
+        sol, *_ = np.linalg.lstsq(A, onset_times[near] * w, rcond=None)
+        if not (0.97 * step < sol[0] < 1.03 * step):
+            break
+        step, phase_s = float(sol[0]), float(sol[1])
+    return 60.0 / (4 * step), phase_s
 
 
 def _distinct_voices(drums) -> bool:
@@ -334,7 +440,7 @@ def track_beats(spec: Spectrogram, beats_per_bar: int = 4, drums=None, chroma=No
     bpms = np.geomspace(MIN_BPM, MAX_BPM, 160)
     comb = np.array([_salience(wide, b)[0] for b in bpms])
     base = float(bpms[int(np.argmax(comb * np.array([_prior(b) for b in bpms])))])
-    novelty = None
+    novelty = c = None
     if chroma is not None and chroma_rate > 0 and len(chroma) > 4:
         c = np.asarray(chroma, dtype=np.float64)
         c = c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-9)
@@ -355,8 +461,12 @@ def track_beats(spec: Spectrogram, beats_per_bar: int = 4, drums=None, chroma=No
         scores = scores * (1.0 + 0.3 * np.exp(-0.5 * (np.log(near / near_tempo) / 0.04) ** 2))
         bpm, reason = _refine(wide, float(near[int(np.argmax(scores))]), 0.01)[0], "session"
     else:
-        bpm, reason = _choose_level(wide, base, drums, novelty, chroma_rate, beats_per_bar)
+        bpm, reason = _choose_level(wide, base, drums, novelty, chroma_rate, beats_per_bar, c)
     score, phase = _salience(wide, bpm)
+    if reason == "harmony":
+        # The level came from the chord changes: so does the phase (a syncopated bass line puts
+        # more onsets on the offbeats than on the beats, but its root changes on the bar line).
+        phase = _comb(novelty, beats_per_bar * 60.0 / bpm * chroma_rate)[1] / chroma_rate * FPS
     frames = pick_onsets(env, threshold=0.1)
     times = frames / FPS
     # Relative to a loud onset, not the loudest: the very first frame can tower over the rest.
@@ -369,10 +479,17 @@ def track_beats(spec: Spectrogram, beats_per_bar: int = 4, drums=None, chroma=No
         f = np.round(times * FPS).astype(int)
         near = np.array([env[max(0, i - 5): min(env.size, i + 3)].max(initial=0.0) for i in f])
         weights = np.clip(near / max(1e-12, ref), 0.0, 1.0)
-    bpm, phase_s = _fit_grid(times, weights, bpm, phase / FPS)
+    if reason == "harmony":
+        lows = flux(spec, 20.0, 200.0)
+        f = np.clip(np.round(times * FPS).astype(int), 0, lows.size - 1)
+        low = np.array([lows[max(0, i - 2): i + 3].max() for i in f])
+        bpm, phase_s = _fit_sixteenths(times, weights, low, bpm, phase / FPS, beats_per_bar)
+    else:
+        bpm, phase_s = _fit_grid(times, weights, bpm, phase / FPS)
     strength = _clarity(times[weights >= 0.2], bpm, phase_s)
     period = 60.0 / bpm
-    phase_s = _on_the_beat(spec, phase_s, period, drums, novelty, chroma_rate)
+    if reason != "harmony":  # there the bar lines placed the beat
+        phase_s = _on_the_beat(spec, phase_s, period, drums, novelty, chroma_rate)
     phase_s = phase_s % period
     if phase_s > period - 0.02:  # a first beat a hair before 0 counts as at 0
         phase_s -= period

@@ -119,9 +119,9 @@ def key_from_chords(chroma_mean: np.ndarray, chords: tuple[Chord | None, ...]) -
                 diatonic = {(c.root, c.quality) for c in (diatonic_chord(tonic, mode, d) for d in range(1, 8))}
                 share = np.mean([(c.root, c.quality) in diatonic for c in known])
                 home = Chord(tonic, "maj" if mode == "major" else "min")
-                ends = sum(1 for c in (known[0], known[-1]) if (c.root, c.quality) == (home.root, home.quality))
-                fit[m, tonic] = share + 0.15 * ends
-    scores = profile + 0.6 * fit
+                first, last = ((c.root, c.quality) == (home.root, home.quality) for c in (known[0], known[-1]))
+                fit[m, tonic] = share + 0.25 * first + 0.05 * last
+    scores = profile + 1.0 * fit
     flat = scores.ravel()
     order = np.argsort(flat)[::-1]
     mode_index, tonic = divmod(int(order[0]), 12)

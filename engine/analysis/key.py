@@ -118,7 +118,9 @@ def line_profile(notes, downbeats) -> np.ndarray:
         parts[0, pc] += dur
     downbeats = np.asarray(downbeats, dtype=np.float64)
     for d in downbeats:
-        pc = _sounding(notes, d)
+        # Just after the bar line: a transcribed note starts a few tens of ms after its attack,
+        # and at the line itself the last bar's note is still sounding.
+        pc = _sounding(notes, d + 0.06)
         if pc is not None:
             parts[1, pc] += 1.0
     if notes:
@@ -153,6 +155,7 @@ def _scales() -> np.ndarray:
 _SCALES = _scales()
 TONIC_WEIGHT = 1.0
 SCALE_WEIGHT = 1.0
+HEARD_MODE_BONUS = 0.05
 
 
 def key_from_line(notes, downbeats) -> KeyEstimate | None:
@@ -166,6 +169,9 @@ def key_from_line(notes, downbeats) -> KeyEstimate | None:
     if p.sum() <= 0:
         return None
     scores = key_scores(p) + SCALE_WEIGHT * (_SCALES @ p) + TONIC_WEIGHT * np.stack([p, p])
+    # A key the line shows the mode of (it plays that key's third or sixth) explains more of it
+    # than one it leaves undecided: G F Eb F is G minor (Eb its sixth) sooner than F minor.
+    scores = scores + HEARD_MODE_BONUS * np.array([[not _mode_unclear(p, t) for t in range(12)]] * 2)
     flat = scores.ravel()
     order = np.argsort(flat)[::-1]
     mode_index, tonic = divmod(int(order[0]), 12)
