@@ -21,15 +21,17 @@ LOW, HIGH = 28, 52
 _ROOT_LOW, _ROOT_TOP, _ROOT_CENTRE = 33, 47, 40
 
 PATTERNS = ("kick_follow", "kick_sustain", "offbeat", "octave", "rolling")
-GROOVES = ("plain", "pickups", "answer", "drive")
-"""What a kick-led bass adds to the kicks: nothing, a pickup before bar lines, an answer on a free
-eighth after a long kick, or both. Drawn from the seed, so regenerating varies the rhythm."""
+GROOVES = ("plain", "pickups", "answer", "drive", "lean")
+"""What a kick-led bass does with the kicks: follows them, adds a pickup before bar lines, an
+answer on a free eighth after a long kick, or both; or leaves the last kick of every other bar
+to the drums when a kick lands on the next bar line (room to breathe where busy kicks leave no
+free eighth). Drawn from the seed, so regenerating varies the rhythm."""
 
 
 def default_groove(pattern: str, energy: float, rng: np.random.Generator) -> str:
     """The seed's groove; busier grooves are likelier at higher energy."""
     drive = float(np.clip(energy, 0.0, 1.0))
-    weights = np.array([1.0, 1.0 + drive, 0.8 + drive, 0.3 + drive])
+    weights = np.array([1.0, 1.0 + drive, 0.8 + drive, 0.3 + drive, 1.0 - 0.5 * drive])
     return GROOVES[int(rng.choice(len(GROOVES), p=weights / weights.sum()))]
 
 
@@ -64,6 +66,12 @@ def _onsets(pattern: str, kicks: np.ndarray, context: MusicalContext, energy: fl
     out: list[tuple[float, str]] = []
     if pattern in ("kick_follow", "kick_sustain"):
         out = [(float(k), "kick") for k in kicks]
+        if pattern == "kick_follow" and groove == "lean":
+            for bar in range(1, context.bars, 2):
+                end = (bar + 1) * bpb
+                last = kicks[(kicks >= bar * bpb) & (kicks < end - 1e-9)]
+                if last.size >= 2 and end - last[-1] <= 1.0 + 1e-9 and np.any(np.abs(kicks - end) < 0.05):
+                    out.remove((float(last[-1]), "kick"))
         if pattern == "kick_follow" and groove in ("pickups", "drive"):
             # A pickup on the last eighth before a bar line when the kicks leave room for one.
             for bar in range(1, context.bars):
