@@ -305,22 +305,28 @@ def _clarity(onsets: np.ndarray, bpm: float, phase_s: float) -> float:
     return float(best)
 
 
-def _fit_grid(onset_times: np.ndarray, weights: np.ndarray, bpm: float, phase_s: float) -> tuple[float, float]:
-    """Least-squares (bpm, phase) through the onsets within 12% of a beat of the grid."""
-    period = 60.0 / bpm
+def _line_through(onset_times: np.ndarray, weights: np.ndarray, period: float, phase_s: float, tol: float,
+                  min_near: int, min_span: int, drift: float) -> tuple[float, float]:
+    """Least-squares (period, phase) of a grid through the onsets within ``tol`` periods of its
+    points (three passes; a pass that would move the period more than ``drift`` is refused)."""
     for _ in range(3):
         pos = (onset_times - phase_s) / period
         k = np.round(pos)
-        near = np.abs(pos - k) < 0.12
-        if near.sum() < 4 or np.ptp(k[near]) < 3:
+        near = np.abs(pos - k) < tol
+        if near.sum() < min_near or np.ptp(k[near]) < min_span:
             break
-        w = weights[near]
-        A = np.stack([k[near], np.ones(near.sum())], axis=1) * np.sqrt(w)[:, None]
-        sol, *_ = np.linalg.lstsq(A, onset_times[near] * np.sqrt(w), rcond=None)
-        new_period, new_phase = float(sol[0]), float(sol[1])
-        if not (0.9 * period < new_period < 1.1 * period):
+        w = np.sqrt(weights[near])
+        A = np.stack([k[near], np.ones(near.sum())], axis=1) * w[:, None]
+        sol, *_ = np.linalg.lstsq(A, onset_times[near] * w, rcond=None)
+        if not ((1 - drift) * period < sol[0] < (1 + drift) * period):
             break
-        period, phase_s = new_period, new_phase
+        period, phase_s = float(sol[0]), float(sol[1])
+    return period, phase_s
+
+
+def _fit_grid(onset_times: np.ndarray, weights: np.ndarray, bpm: float, phase_s: float) -> tuple[float, float]:
+    """Least-squares (bpm, phase) through the onsets within 12% of a beat of the grid."""
+    period, phase_s = _line_through(onset_times, weights, 60.0 / bpm, phase_s, 0.12, 4, 3, 0.1)
     return 60.0 / period, phase_s
 
 
@@ -349,18 +355,7 @@ def _fit_sixteenths(onset_times: np.ndarray, weights: np.ndarray, low: np.ndarra
         phase_s += float(np.median(offsets))
     angle = 2 * np.pi * (onset_times - phase_s) / step
     phase_s += float(np.angle(np.sum(weights * np.exp(1j * angle)))) / (2 * np.pi) * step
-    for _ in range(3):
-        pos = (onset_times - phase_s) / step
-        k = np.round(pos)
-        near = np.abs(pos - k) < 0.25
-        if near.sum() < 8 or np.ptp(k[near]) < 12:
-            break
-        w = np.sqrt(weights[near])
-        A = np.stack([k[near], np.ones(near.sum())], axis=1) * w[:, None]
-        sol, *_ = np.linalg.lstsq(A, onset_times[near] * w, rcond=None)
-        if not (0.97 * step < sol[0] < 1.03 * step):
-            break
-        step, phase_s = float(sol[0]), float(sol[1])
+    step, phase_s = _line_through(onset_times, weights, step, phase_s, 0.25, 8, 12, 0.03)
     return 60.0 / (4 * step), phase_s
 
 
