@@ -97,6 +97,7 @@ class MLXWorker:
         params = tree_flatten(model.parameters())
         keys = mx.random.split(mx.random.key(0), len(params))
         model.update(tree_unflatten([(k, 0.02 * mx.random.normal(v.shape, key=key)) for (k, v), key in zip(params, keys)]))
+        model.decoder.fuse()  # as load_model leaves it
         mx.eval(model.parameters())
         self.model = model
         self.variants = {"float32": model}
@@ -109,6 +110,7 @@ class MLXWorker:
 
             mx = self.mx
             model = MusicGen(self.config)
+            model.decoder.fuse()
             model.update(self.model.parameters())
             if name in ("bfloat16", "float16"):
                 model.decoder.set_dtype(getattr(mx, name))

@@ -226,7 +226,7 @@ class MusicGenBackend:
                 "greedy": params.greedy, "temperature": params.temperature, "top_k": params.top_k,
                 "top_p": params.top_p, "cfg_coef": params.cfg_coef, "melody_conditioned": melody is not None,
                 "continued_from": continued, "prompt_seconds": round(prompt_seconds, 3),
-                "dtype": str(pipe.model.decoder.lm_heads[0].weight.dtype).replace("mlx.core.", ""),
+                "dtype": str(pipe.model.decoder.dtype).replace("mlx.core.", ""),
                 "conform": report,
             }
             parts.append(GeneratedPart(part.name, part.role, stereo, None, resolved))

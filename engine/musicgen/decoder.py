@@ -14,6 +14,7 @@ import mlx.nn as nn
 import numpy as np
 
 from engine.musicgen.config import DecoderConfig
+from engine.musicgen.cpu_ops import LayerNorm
 from engine.musicgen.t5 import activation
 
 
@@ -121,8 +122,25 @@ class MusicgenAttention(nn.Module):
         return self.out_proj(out.transpose(0, 2, 1, 3).reshape(B, L, -1))
 
     def self_attention(self, x: mx.array, cache: KVCache, mask) -> mx.array:
-        k, v = cache.update(self.heads(self.k_proj(x)), self.heads(self.v_proj(x)))
-        return self.attend(self.heads(self.q_proj(x)), k, v, mask)
+        if "qkv_proj" in self:
+            q, k, v = mx.split(self.qkv_proj(x), 3, axis=-1)
+        else:
+            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        k, v = cache.update(self.heads(k), self.heads(v))
+        return self.attend(self.heads(q), k, v, mask)
+
+    def fuse(self) -> None:
+        """q, k and v as one ``[3D, D]`` projection: one matrix multiply a step instead of three
+        (self-attention only; cross-attention's k and v are applied once, to the text)."""
+        parts = [self.get(name) for name in ("q_proj", "k_proj", "v_proj")]
+        if not all(type(part) is nn.Linear and "bias" not in part for part in parts):
+            return  # already fused, or quantised
+        fused = nn.Linear(parts[0].weight.shape[1], 3 * parts[0].weight.shape[0], bias=False)
+        fused.weight = mx.concatenate([part.weight for part in parts], axis=0)
+        mx.eval(fused.weight)
+        for name in ("q_proj", "k_proj", "v_proj"):
+            del self[name]
+        self.qkv_proj = fused
 
     def cross_keys_values(self, states: mx.array) -> tuple[mx.array, mx.array]:
         return self.heads(self.k_proj(states)), self.heads(self.v_proj(states))
@@ -133,13 +151,13 @@ class MusicgenDecoderLayer(nn.Module):
         super().__init__()
         D = config.hidden_size
         self.self_attn = MusicgenAttention(D, config.num_attention_heads)
-        self.self_attn_layer_norm = nn.LayerNorm(D)
+        self.self_attn_layer_norm = LayerNorm(D)
         if cross_attention:
             self.encoder_attn = MusicgenAttention(D, config.num_attention_heads)
-            self.encoder_attn_layer_norm = nn.LayerNorm(D)
+            self.encoder_attn_layer_norm = LayerNorm(D)
         self.fc1 = nn.Linear(D, config.ffn_dim, bias=False)
         self.fc2 = nn.Linear(config.ffn_dim, D, bias=False)
-        self.final_layer_norm = nn.LayerNorm(D)
+        self.final_layer_norm = LayerNorm(D)
         self.act = activation(config.activation_function)
 
     def __call__(self, x: mx.array, cache: KVCache, mask, cross: tuple | None) -> mx.array:
@@ -157,7 +175,7 @@ class MusicgenDecoder(nn.Module):
         self.config = config
         self.embed_tokens = [nn.Embedding(config.vocab_size + 1, config.hidden_size) for _ in range(config.num_codebooks)]
         self.layers = [MusicgenDecoderLayer(config, cross_attention) for _ in range(config.num_hidden_layers)]
-        self.layer_norm = nn.LayerNorm(config.hidden_size)
+        self.layer_norm = LayerNorm(config.hidden_size)
         self.positions = PositionTable(config.hidden_size)
 
     def embed(self, tokens: mx.array) -> mx.array:
@@ -204,6 +222,27 @@ class MusicgenForCausalLM(nn.Module):
     def make_cache(self) -> list[KVCache]:
         return [KVCache() for _ in self.model.decoder.layers]
 
+    def fuse(self) -> "MusicgenForCausalLM":
+        """Fuse, in place and once the weights are loaded, each self-attention's q/k/v
+        projections and the codebook heads into one matrix each: 48 + 3 fewer matrix multiplies
+        a decoding step (about 2% of musicgen-small's step on one CPU thread), same results.
+        A checkpoint still loads into the unfused layout (transformers' names)."""
+        for layer in self.model.decoder.layers:
+            layer.self_attn.fuse()
+        heads = self.get("lm_heads")
+        if heads and all(type(h) is nn.Linear and "bias" not in h for h in heads):
+            fused = nn.Linear(heads[0].weight.shape[1], len(heads) * heads[0].weight.shape[0], bias=False)
+            fused.weight = mx.concatenate([h.weight for h in heads], axis=0)
+            mx.eval(fused.weight)
+            del self["lm_heads"]
+            self.lm_head = fused
+        return self
+
+    @property
+    def dtype(self):
+        """The dtype of the weights (the heads')."""
+        return (self.lm_head if "lm_head" in self else self.lm_heads[0]).weight.dtype
+
     def cross_states(self, states: mx.array, mask: mx.array) -> list:
         """Per-layer cross-attention keys/values for ``states [B, S, D]`` with ``mask [B, S]``, computed once."""
         keep = cross_attention_mask(mask)
@@ -226,4 +265,7 @@ class MusicgenForCausalLM(nn.Module):
             h = h[:, -1:]
         elif prefix is not None:
             h = h[:, prefix.shape[1]:]
+        if "lm_head" in self:
+            B, T, _ = h.shape
+            return self.lm_head(h).reshape(B, T, self.config.num_codebooks, -1).transpose(0, 2, 1, 3)
         return mx.stack([head(h) for head in self.lm_heads], axis=1)

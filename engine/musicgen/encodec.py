@@ -147,6 +147,31 @@ def _lstm_cell(gates: mx.array, c: mx.array) -> tuple[mx.array, mx.array]:
     return mx.sigmoid(o_g) * mx.tanh(c), c
 
 
+def _recur_numpy(gates_x: np.ndarray, w_hh: np.ndarray) -> np.ndarray:
+    """The recurrence of one LSTM layer in numpy: ``gates_x [B, T, 4D]`` (input projection and
+    both biases) -> hidden states ``[B, T, D]``.
+
+    On MLX's CPU backend the cell's sigmoids and tanhs run one element at a time; numpy's are
+    vectorised. A 1024-wide layer over 250 frames took 174 ms here against 213-222 with MLX
+    (musicgen-small's EnCodec, one thread), the same to 2.4e-7. sigmoid(a) = tanh(a/2)/2 + 1/2.
+    """
+    B, T, _ = gates_x.shape
+    D = w_hh.shape[1]
+    out = np.empty((B, T, D), np.float32)
+    h = np.zeros((B, D), np.float32)
+    c = np.zeros((B, D), np.float32)
+    g = np.empty((B, 4 * D), np.float32)
+    for t in range(T):
+        np.matmul(h, w_hh.T, out=g)
+        g += gates_x[:, t]
+        gates = g.reshape(B, 4, D)
+        s = np.tanh(gates * np.float32(0.5)) * np.float32(0.5) + np.float32(0.5)  # i, f, _, o
+        c = s[:, 1] * c + s[:, 0] * np.tanh(gates[:, 2])
+        h = s[:, 3] * np.tanh(c)
+        out[:, t] = h
+    return out
+
+
 class LSTMWeights(nn.Module):
     def __init__(self, dims: int, num_layers: int):
         super().__init__()
@@ -164,10 +189,13 @@ class LSTMWeights(nn.Module):
         recurrent product is per frame, as a matrix-vector product ``W_hh @ h`` per row: the
         ``h @ W_hh.T`` form made the BLAS re-pack the 16.8 MB weight on every frame (measured
         6.5 ms a frame against 4.2; a pre-transposed copy was slower still, and compiling the
-        gate arithmetic added more than it saved on the CPU).
+        gate arithmetic added more than it saved on the CPU). Float32 on the CPU runs the
+        recurrence in numpy (``_recur_numpy``).
         """
         w_hh = getattr(self, f"weight_hh_l{i}")
         gates_x = x @ getattr(self, f"weight_ih_l{i}").T + getattr(self, f"bias_ih_l{i}") + getattr(self, f"bias_hh_l{i}")
+        if x.dtype == mx.float32 and mx.default_device() == mx.cpu:
+            return mx.array(_recur_numpy(np.asarray(gates_x), np.asarray(w_hh)))
         B, T, _ = x.shape
         D = w_hh.shape[1]
         h = mx.zeros((B, D), x.dtype)

@@ -108,6 +108,7 @@ def load_model(model_dir: str | os.PathLike, dtype: str = "float32",
     _check_weights(model, weights, folder.path)
     report(0.8, "placing the weights")
     model.load_weights(list(weights.items()), strict=True)
+    model.decoder.fuse()
     model.eval()
     mx.eval(model.parameters())
     report(1.0, f"{folder.path.name} loaded")

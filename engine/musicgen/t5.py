@@ -11,6 +11,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
+from engine.musicgen import cpu_ops
 from engine.musicgen.config import T5Config
 
 def gelu_new(x: mx.array) -> mx.array:
@@ -20,7 +21,7 @@ def gelu_new(x: mx.array) -> mx.array:
 
 ACTIVATIONS = {
     "relu": nn.relu,
-    "gelu": nn.gelu,
+    "gelu": cpu_ops.gelu,  # nn.gelu's exact GELU, fast on MLX's CPU backend too
     "gelu_new": gelu_new,
     "gelu_pytorch_tanh": gelu_new,
     "silu": nn.silu,

@@ -200,6 +200,7 @@ def load_stem_weights(model_dir: str | os.PathLike, dtype: str = "float32",
     model = _build(meta, path)
     _check(model, weights, path)
     model.load_weights(list(weights.items()), strict=True)
+    model.lm.decoder.fuse()
     model.eval()
     mx.eval(model.parameters())
     return model, path
