@@ -179,8 +179,9 @@ def _harmonic_level(levels, novelty: np.ndarray, chroma: np.ndarray, rate: float
     """The level whose bars hold one chord each: its bar lines carry the chord changes and its
     mid-bar points do not.
 
-    The fastest level whose bar lines carry nearly the most change, and whose beats the onsets
-    support (an arpeggio's changes fit many bar lengths), is the start. A slower reading (half
+    Of the levels whose bar lines carry nearly the most change and whose beats the onsets
+    support (an arpeggio's changes fit many bar lengths), the start is the fastest of those with
+    nearly the most of both. A slower reading (half
     or a third of the tempo) can still score more than the true one: it samples fewer bar lines
     and picks the best of them (ii V I I read at half tempo has a change on every bar line).
     So the reading moves to three or two times its tempo where its own bars hold several
@@ -195,7 +196,13 @@ def _harmonic_level(levels, novelty: np.ndarray, chroma: np.ndarray, rate: float
     start = [lv for lv in clean if scored[lv][0] >= 0.7 * top]
     if not start:
         return None
-    lv = max(start, key=lambda x: x[0])
+    # Bars that each hold one chord, where some level has them.
+    start = [x for x in start if _same_chord(chroma, novelty, rate, x[0], bpb, 2) >= ONE_CHORD] or start
+    # The chord changes and the onsets both have a say: a 4/3 reading of a ballad has nearly
+    # the changes of the true level on its bar lines, but half the onsets on its beats. Of the
+    # levels with nearly the most of both, the fastest.
+    both = {x: scored[x][0] * x[1] for x in start}
+    lv = max((x for x in start if both[x] >= 0.8 * max(both.values())), key=lambda x: x[0])
     for _ in range(2):
         for k in (3, 2):
             faster = [x for x in clean if abs(x[0] / (k * lv[0]) - 1) < 0.03 and scored[x][0] >= 0.5 * scored[lv][0]]
@@ -479,6 +486,7 @@ def track_beats(spec: Spectrogram, beats_per_bar: int = 4, drums=None, chroma=No
         f = np.clip(np.round(times * FPS).astype(int), 0, lows.size - 1)
         low = np.array([lows[max(0, i - 2): i + 3].max() for i in f])
         bpm, phase_s = _fit_sixteenths(times, weights, low, bpm, phase / FPS, beats_per_bar)
+        bpm, phase_s = _fit_grid(times, weights, bpm, phase_s)  # the notes on the beats refine it
     else:
         bpm, phase_s = _fit_grid(times, weights, bpm, phase / FPS)
     strength = _clarity(times[weights >= 0.2], bpm, phase_s)
