@@ -209,18 +209,19 @@ class LSTMWeights(nn.Module):
 
 
 class ELU(nn.Module):
-    """``max(x, exp(min(x, 0)) - 1)``, which is ELU since ``exp(x) - 1 >= x``.
+    """``max(x, expm1(min(x, 0)))``, which is ELU since ``expm1(x) >= x``.
 
     On the CPU, MLX's ``exp`` ran ~10x slower than numpy's vectorised one, and the decoder's
     last layers take ELU of 10 million values per 5 s of audio, so there the values make a
     round trip through numpy (EnCodec runs once per generation, not per decoding step).
+    ``expm1`` saves a pass over them (48 -> 37 ms for the last layer's) and is torch's own.
     """
 
     def __call__(self, x: mx.array) -> mx.array:
         if x.dtype == mx.float32 and mx.default_device() == mx.cpu and x.size >= 1 << 16:
             a = np.asarray(x)
-            out = np.exp(np.minimum(a, np.float32(0.0)))
-            out -= np.float32(1.0)
+            out = np.minimum(a, np.float32(0.0))
+            np.expm1(out, out=out)
             return mx.array(np.maximum(out, a, out=out))
         return mx.maximum(x, mx.exp(mx.minimum(x, 0.0)) - 1.0)
 
