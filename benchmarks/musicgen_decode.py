@@ -18,15 +18,16 @@ figures with their greedy codes' agreement with fp32.
 ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` removed (some machines set them for old OpenBLAS
 builds, which forces generic kernels). Only this benchmark's own processes are affected.
 
-Measured 2026-12-01 on the 2-core build machine, idle (load ~1), 1 thread, three runs (60 steps x 5
-rounds, 30 x 3, 60 x 5):
-port+MKL 115.8 / 117.7 / 122.1 ms/step, transformers/torch 117.2 / 114.7 / 117.5;
-paired torch/port ratio 1.00 / 0.97 / 0.95; port+OpenBLAS (SkylakeX) 218.9 ms, ratio 0.53. 1.44 GB
-of weights a step at ~18 GB/s bounds a step at ~80 ms: port+MKL 65-71 %, torch 68-73 % of it.
-EnCodec decode of 5 s, best of 3: 0.208-0.215 s per s of audio (port+MKL) against 0.194-0.205
-(transformers). Under load (earlier): bf16 292 ms (99.6 % of codes equal to fp32 greedy), int8 527 ms
-(98.7 %), int4 438 ms (79.4 %): MLX's CPU path converts half and
-quantised weights, so fp32 stays the CPU default (engine.musicgen.precision).
+Measured 2026-12-01 on the 2-core build machine, idle (load ~1), 1 thread, after the CPU GELU /
+LayerNorm (engine.musicgen.cpu_ops), fused q/k/v and heads: port+MKL 110.3 / 110.5 ms/step,
+transformers/torch 117.0 / 119.8; paired torch/port ratio 1.08 / 1.08 (rounds 1.03-1.13);
+port+OpenBLAS (SkylakeX) 219-223 ms, ratio 0.53-0.54. 1.44 GB of weights a step at ~18 GB/s bounds a
+step at ~81 ms: port+MKL 73-76 %, torch 69-70 % of it (before: 65-71 % against 68-73 %, ratio
+0.95-1.00). EnCodec decode of 5 s, best of 3, four runs: 0.180 / 0.183 / 0.194 / 0.278 s per s of
+audio (port+MKL; the last after a long run, unexplained) against 0.188 / 0.192 / 0.191 / 0.200
+(transformers). bf16 211 ms (99.6 % of codes equal to fp32 greedy), int8 512 ms (98.7 %), int4 427
+ms (79.4 %): MLX's CPU path converts half and quantised weights, so fp32 stays the CPU default
+(engine.musicgen.precision).
 """
 
 from __future__ import annotations
