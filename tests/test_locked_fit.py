@@ -149,6 +149,17 @@ def test_a_syncopated_bass_lines_tempo_and_bar_lines_come_from_its_root_changes(
 
 @pytest.mark.slow
 @needs_fluidsynth
+def test_analyze_names_the_key_that_import_reads():
+    from engine.analysis.analyze import analyze_audio
+
+    m = gm.bass_line(81.5, 11, "minor", prog=3, bars=8, style="hiphop", humanise_ms=5.0, seed=7)  # B E A D
+    analysis, imported = analyze_audio(m.audio, SR), features_from_audio(m.audio, SR)
+    assert (analysis.tonic, analysis.mode) == (imported.tonic, imported.mode)
+    assert relation(analysis.tonic, analysis.mode, 11, "minor") in ("same", "relative")
+
+
+@pytest.mark.slow
+@needs_fluidsynth
 def test_an_aeolian_vamp_on_piano_is_its_minor_key_not_the_major_chord_it_dwells_on():
     # i VII VI VII comped: the VII chord sounds half the time, and the loop starts on i.
     m = gm.piano_part(122.5, 11, "minor", prog=2, bars=8, rhythm="comp", humanise_ms=5.0, seed=110)

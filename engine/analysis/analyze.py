@@ -89,11 +89,19 @@ def _analyze(audio: np.ndarray, sample_rate: int, path: str, duration: float, wa
                 tempo, beats = f.tempo, f.beats
                 warnings.append("the beat is faint, so the tempo is a best guess")
 
-    key = None
+    tonic = mode = None
+    key_confidence = 0.0
     if heard is not None and heard.role == "drums":
         warnings.append("it sounds like drums, which have no key")
+    elif heard is not None and heard.tonic is not None and seconds >= MIN_KEY_SECONDS:
+        # The key import reads too (a bass line's from its notes, other parts' from their bar
+        # chords): a plain chroma profile named a B minor bass line A major, and its import B minor.
+        tonic, mode, key_confidence = heard.tonic, heard.mode, heard.key_confidence
+        warnings.extend(w for w in heard.warnings if "major or minor" in w)
     elif not f.silent and seconds >= MIN_KEY_SECONDS:
         key = estimate_key(f.chroma_mean)
+        if key is not None:
+            tonic, mode, key_confidence = key.tonic, key.mode, key.confidence
     elif not f.silent:
         warnings.append(f"{seconds:.2f} s is too short to tell the key")
 
@@ -108,9 +116,9 @@ def _analyze(audio: np.ndarray, sample_rate: int, path: str, duration: float, wa
         analysed_seconds=float(seconds),
         tempo=None if tempo is None else float(tempo),
         beats=tuple(float(b) for b in beats),
-        tonic=None if key is None else key.tonic,
-        mode=None if key is None else key.mode,
-        key_confidence=0.0 if key is None else key.confidence,
+        tonic=tonic,
+        mode=mode,
+        key_confidence=float(key_confidence),
         loudness_lufs=lufs,
         peak_dbfs=float(peak_dbfs),
         energy=_energy(lufs, f.onset_rate),
