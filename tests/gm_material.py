@@ -158,9 +158,10 @@ def _chords(tonic: int, mode: str, prog: int) -> tuple[tuple[int, str], ...]:
 
 def piano_part(tempo: float, tonic: int, mode: str, prog: int = 0, bars: int = 8, rhythm: str = "block",
                swing: float = 0.5, humanise_ms: float = 0.0, start_beat: int = 0, preroll_s: float = 0.0,
-               seed: int = 0) -> Material:
-    """Piano (GM 0) chords, one per bar from a diatonic progression, in ``rhythm``:
-    block (half notes), comp (syncopated eighths), arp (broken chord in eighths)."""
+               seed: int = 0, program: int = 0) -> Material:
+    """Piano (GM ``program``, 0 = acoustic grand) chords, one per bar from a diatonic
+    progression, in ``rhythm``: block (half notes), comp (syncopated eighths), arp (broken
+    chord in eighths)."""
     rng = np.random.default_rng(seed)
     chords = _chords(tonic, mode, prog)
     spb = 60.0 / tempo
@@ -186,7 +187,7 @@ def piano_part(tempo: float, tonic: int, mode: str, prog: int = 0, bars: int = 8
                 vel = int(np.clip(80 + rng.integers(-10, 11), 30, 127))
                 events.append((max(t, preroll_s), 0, p, vel, length * spb))
                 notes.append((p, max(t, preroll_s)))
-    audio = render_midi(events, tempo, {0: 0})
+    audio = render_midi(events, tempo, {0: program})
     first_down = preroll_s + ((4 - start_beat) % 4) * spb
     first_bar = 1 if start_beat else 0
     return Material("piano", audio, tempo, first_down, bars,
@@ -195,8 +196,9 @@ def piano_part(tempo: float, tonic: int, mode: str, prog: int = 0, bars: int = 8
 
 
 def bass_line(tempo: float, tonic: int, mode: str, prog: int = 0, bars: int = 8, style: str = "rock",
-              humanise_ms: float = 0.0, seed: int = 0) -> Material:
-    """Finger bass (GM 33) on the chord roots, in the rhythm of a drum style's kick."""
+              humanise_ms: float = 0.0, seed: int = 0, program: int = 33) -> Material:
+    """A bass (GM ``program``, 33 = finger bass) on the chord roots, in the rhythm of a drum
+    style's kick."""
     rng = np.random.default_rng(seed)
     chords = _chords(tonic, mode, prog)
     spb = 60.0 / tempo
@@ -211,6 +213,6 @@ def bass_line(tempo: float, tonic: int, mode: str, prog: int = 0, bars: int = 8,
             t = (bar * 4 + s / 4) * spb + (rng.normal(0, humanise_ms / 1000) if humanise_ms else 0.0)
             events.append((max(0.0, t), 0, pitch, 95, (nxt - s) / 4 * spb * 0.9))
             notes.append((pitch, max(0.0, t)))
-    audio = render_midi(events, tempo, {0: 33})
+    audio = render_midi(events, tempo, {0: program})
     return Material("bass", audio, tempo, 0.0, bars, chords=tuple(chords[b % 4] for b in range(bars)),
                     tonic=tonic, mode=mode, notes=notes)

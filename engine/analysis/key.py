@@ -107,30 +107,46 @@ def _sounding(notes, t: float) -> int | None:
     return None
 
 
+BAR_LINE_EARLY_S, BAR_LINE_LATE_S = 0.08, 0.12
+"""A note that starts this close to a bar line is the one the bar starts with: a transcribed
+bass attack lands up to a few tens of ms late, humanised playing either side."""
+
+
+def _at_bar_line(notes, t: float) -> int | None:
+    """The pitch class a bar starts with at bar line ``t``: the note struck nearest the line,
+    else the one sounding just after it (a note tied over the line). At the line itself the
+    last bar's note is often still ringing."""
+    near = [(abs(start - t), pc) for pc, start, _ in notes if t - BAR_LINE_EARLY_S <= start <= t + BAR_LINE_LATE_S]
+    if near:
+        return min(near)[1]
+    return _sounding(notes, t + 0.06)
+
+
 def line_profile(notes, downbeats) -> np.ndarray:
     """[12] pitch-class weights of a single-note line (a bass line): ``notes`` are
     (pitch class, start s, duration s) in time order, ``downbeats`` the bar starts in seconds.
     Duration alone would let the chord a loop dwells on out-weigh its tonic (A G F G spends
     half its time on G); a bass line states its harmony on the downbeats and its tonic where a
-    phrase starts (a loop is cut to start on its tonic's bar: I V vi IV, i VI III VII)."""
+    phrase starts (a loop is cut to start on its tonic's bar: I V vi IV, i VI III VII).
+    Bar lines after the last note's attack (its ring-out) are not counted."""
     parts = np.zeros((4, 12))
     for pc, start, dur in notes:
         parts[0, pc] += dur
     downbeats = np.asarray(downbeats, dtype=np.float64)
+    if notes:
+        downbeats = downbeats[downbeats <= notes[-1][1] + BAR_LINE_LATE_S]
     for d in downbeats:
-        # Just after the bar line: a transcribed note starts a few tens of ms after its attack,
-        # and at the line itself the last bar's note is still sounding.
-        pc = _sounding(notes, d + 0.06)
+        pc = _at_bar_line(notes, d)
         if pc is not None:
             parts[1, pc] += 1.0
     if notes:
-        bar_s = float(np.median(np.diff(downbeats))) if downbeats.size >= 2 else 0.0
-        end = notes[-1][1] + notes[-1][2]
+        # The first note, then every PHRASE_BARS bars from the bar it starts.
         starts = [notes[0][1]]
-        while bar_s > 0 and starts[-1] + PHRASE_BARS * bar_s < end:
-            starts.append(starts[-1] + PHRASE_BARS * bar_s)
+        first_bar = int(np.searchsorted(downbeats, notes[0][1] - BAR_LINE_EARLY_S))
+        for j in range(first_bar + PHRASE_BARS, downbeats.size, PHRASE_BARS):
+            starts.append(float(downbeats[j]))
         for t in starts:
-            pc = _sounding(notes, t + 0.06)
+            pc = _at_bar_line(notes, t)
             if pc is not None:
                 parts[2, pc] += 1.0
         parts[3, notes[-1][0]] += 1.0

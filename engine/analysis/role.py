@@ -2,11 +2,16 @@
 
 Three measurements decide it: how much of the energy is percussive (a median-filter
 harmonic/percussive split: harmonic partials are steady along time, drum hits are broad along
-frequency), how noisy the onsets are (spectral flatness at 2-10 kHz just after each onset:
-snares and hats are noise, piano and bass attacks are partials; this catches drums whose kick
-is a long sine, as an 808's is, which the split calls harmonic), and where a pitched part's
+frequency), how many onsets are noise bursts (spectral flatness at 2-10 kHz just after each
+onset: snares and hats are noise, piano and bass attacks are partials; this catches drums whose
+kick is a long sine, as an 808's is, which the split calls harmonic), and where a pitched part's
 energy sits (a bass keeps most of it below 300 Hz).
 A tonal part is "melody" when it plays one note at a time, "harmony" when it plays chords.
+
+Measured (tests/gm_material.py's GM loops, basses of 9 programs, keys of 17; the composer's
+stems in 29 genres): noise bursts are 0.50-1.0 of a drum part's onsets and at most 0.08 of a
+pitched part's, except slap bass (0.2-0.6) and harpsichord (0.3). Organ, pad and vibraphone
+chords with a low bass note keep 0.8-0.96 of their energy below 300 Hz and read "bass".
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import numpy as np
 from engine.analysis.onsets import Spectrogram
 
 PERCUSSIVE_ABOVE = 0.5
-NOISY_ONSETS_ABOVE = 0.25
-"""Median onset flatness: GM and synth drum loops measured 0.41-0.54, piano and bass 0.01-0.07."""
+NOISE_BURST_FLATNESS = 0.3
+"""An onset whose 2-10 kHz band is this flat (0 tonal .. 1 white noise) is a noise burst."""
+NOISE_BURSTS_ABOVE = 0.35
+"""Share of a drum part's onsets that are noise bursts (measured 0.50-1.0; pitched parts <= 0.08)."""
 BASS_LOW_SHARE = 0.8
 
 
@@ -63,26 +70,38 @@ def percussive_share(spec: Spectrogram) -> float:
     return float((power * mask_p).sum() / max(power.sum(), 1e-20))
 
 
-def onset_noisiness(spec: Spectrogram, onset_times: np.ndarray) -> float:
-    """Median spectral flatness (0 tonal .. 1 white noise) at 2-10 kHz in the ~35 ms after each onset."""
+NOISE_BAND_SHARE_BELOW = 1e-4
+"""An onset whose 2-10 kHz band holds less of its energy than this (-40 dB) has nothing there to
+be noisy: the flatness of a silent band is the noise floor's. GM bass lines measured 5e-8 to
+7e-6 at their attacks, drum loops 1e-2 and up."""
+
+
+def noise_bursts(spec: Spectrogram, onset_times: np.ndarray) -> float:
+    """Share of the onsets (0..1) that are noise bursts: spectral flatness of at least
+    ``NOISE_BURST_FLATNESS`` at 2-10 kHz in the ~35 ms after the onset, in a band that holds
+    some of the onset's energy."""
     from engine.analysis.onsets import FPS
 
     sel = (spec.freqs >= 2000) & (spec.freqs < 10000)
-    vals = []
+    bursts = counted = 0
     for t in np.asarray(onset_times, dtype=np.float64):
         f = int(round(t * FPS))
-        seg = spec.mag[sel, f: f + 6].astype(np.float64) ** 2
-        if seg.size == 0:
+        window = spec.mag[:, f: f + 6].astype(np.float64) ** 2
+        if window.size == 0:
+            continue
+        counted += 1
+        seg = window[sel]
+        if seg.sum() < NOISE_BAND_SHARE_BELOW * window.sum():
             continue
         p = seg.mean(axis=1) + 1e-12
-        vals.append(float(np.exp(np.mean(np.log(p))) / np.mean(p)))
-    return float(np.median(vals)) if vals else 0.0
+        bursts += float(np.exp(np.mean(np.log(p))) / np.mean(p)) >= NOISE_BURST_FLATNESS
+    return bursts / counted if counted else 0.0
 
 
 def is_percussive(spec: Spectrogram, onset_times: np.ndarray) -> tuple[bool, float]:
     """(whether this is a drum part, its percussive share)."""
     perc = percussive_share(spec)
-    return perc >= PERCUSSIVE_ABOVE or onset_noisiness(spec, onset_times) >= NOISY_ONSETS_ABOVE, perc
+    return perc >= PERCUSSIVE_ABOVE or noise_bursts(spec, onset_times) >= NOISE_BURSTS_ABOVE, perc
 
 
 def propose_role(spec: Spectrogram, chroma: np.ndarray | None = None,
