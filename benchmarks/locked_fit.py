@@ -270,7 +270,8 @@ def main() -> None:
           f"no key {pct(p['melody_in'][False])}   (target >= 75%)")
     print(f"harmony root = piano chord root: key in prompt {pct(p['root'][True])}, "
           f"no key {pct(p['root'][False])}   (target >= 80%)")
-    print(f"kicks within 20 ms of the session grid after conform: {pct(d['grid'])}   (target >= 95%)")
+    print(f"kicks within 20 ms of the session grid after conform: {100.0 * np.mean(d['grid']):.1f}% "
+          f"({sum(d['grid'])} of {len(d['grid'])})   (target >= 95%)")
     tempo_all = d["tempo"] + p["tempo"] + b["tempo"]
     print(f"import tempo within 4% (octaves count): {pct(tempo_all)} of {len(tempo_all)} "
           f"(drums {pct(d['tempo'])}, piano {pct(p['tempo'])}, bass {pct(b['tempo'])})   (target >= 90%)")

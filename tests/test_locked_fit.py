@@ -76,6 +76,19 @@ def test_detector_tells_general_midi_kicks_from_snares_whose_shells_ring_below_1
     assert not near(lone_snares, d.kick, 0.03).any()
 
 
+@needs_fluidsynth
+@pytest.mark.parametrize("tempo, style, swing, humanise_ms, seed", [
+    (171.7, "sync", 0.667, 10.0, 14),  # kicks on swung sixteenths ~60 ms before the snare on the beat
+    (155.0, "four", 0.667, 10.0, 8),   # a kick under every backbeat snare; some cancel below 150 Hz
+])
+def test_detector_hears_kicks_struck_with_or_just_before_a_snare(tempo, style, swing, humanise_ms, seed):
+    m = gm.drum_loop(tempo, style, bars=4, swing=swing, humanise_ms=humanise_ms, seed=seed)
+    d = detect_drums(m.audio, SR)
+    assert near(m.kicks, d.kick, 0.02).mean() >= 0.97, near(m.kicks, d.kick, 0.02).mean()
+    lone_snares = m.snares[~near(m.snares, m.kicks, 0.03)]
+    assert not near(lone_snares, d.kick, 0.03).any()
+
+
 # --- tempo octave, key / no key, chords (librosa chroma: slow) ---------------------------------
 
 @needs_fluidsynth
