@@ -148,7 +148,13 @@ def features_from_audio(audio: np.ndarray, sample_rate: int, beats_per_bar: int 
         if proposal.role == "bass":
             # Single notes: the key from the notes (duration, downbeats, phrase starts, last), each
             # bar's root from its bass notes, its quality from that key (a bass line names roots).
-            key = key_of_bass_line(y, grid, duration)
+            # The downbeats and phrase starts are the line's own: read at a session's double tempo,
+            # every other "bar line" falls mid-bar and the phrases start on the wrong chords.
+            own = grid
+            if near_tempo is not None or known_grid is not None:
+                own = track_beats(spec, beats_per_bar, chroma=chroma, chroma_rate=CHROMA_RATE_22K,
+                                  onset_times=drums.all)
+            key = key_of_bass_line(y, own, duration)
             chords = roots_per_bar(bass_chroma, CHROMA_RATE_22K, grid, duration, key)
         else:
             chords = chords_per_bar(chroma, bass_chroma, CHROMA_RATE_22K, grid, duration)

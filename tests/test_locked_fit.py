@@ -154,6 +154,18 @@ def test_a_low_bass_line_is_a_bass_not_drums(tonic, program):
 
 @pytest.mark.slow
 @needs_fluidsynth
+def test_a_bass_lines_key_does_not_follow_a_session_at_double_its_tempo():
+    # G# F# E F# at 85 bpm, imported into a 172 bpm session: read at the session's octave, every
+    # other bar line fell mid-bar, phrases started on G# and E alike, and the line read E major.
+    m = gm.bass_line(85.19, 8, "minor", prog=2, bars=8, style="rock", humanise_ms=5.0, seed=5)
+    f = features_from_audio(m.audio, SR, near_tempo=172.0)
+    assert f.tempo == pytest.approx(170.4, rel=0.02) and f.key_name == "G# minor", (f.tempo, f.key_name)
+    fitted = conform_import(m.audio, SR, f, MusicalContext(tempo=172.0, bars=8))
+    assert fitted.features.key_name == "G# minor", fitted.features.key_name
+
+
+@pytest.mark.slow
+@needs_fluidsynth
 @pytest.mark.parametrize("tonic, mode, prog", [
     (9, "minor", 1),  # i iv v i: A D E A, no C and no C#
     (2, "major", 2),  # ii V I I: E A D D, starts off the tonic and lands on it; no F#, no B
