@@ -74,3 +74,17 @@ def test_a_bad_import_is_one_sentence_and_changes_nothing(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "x.resonant").exists()
+
+
+def test_an_import_into_a_session_reads_the_recordings_own_tempo(tmp_path: Path) -> None:
+    # Hip-hop kicks at 0, 1.75, 2.25, 2.5 beats: near the session's 125 bpm, the onsets fit 106
+    # (7/8 of the line's tempo) better than 121.5, and the import once read it there.
+    from engine.context import MusicalContext
+    from resonant_studio.core.imports import prepare_import
+
+    m = gm.bass_line(121.47, 3, "major", prog=2, bars=8, style="hiphop", humanise_ms=5.0, seed=2)
+    path = tmp_path / "bass.wav"
+    sf.write(path, m.audio, gm.RATE)
+    prepared = prepare_import(path, MusicalContext(tempo=125.0, bars=8), sample_rate=gm.RATE)
+    assert prepared.original_features.tempo == pytest.approx(121.47, rel=0.01)
+    assert prepared.conform_info["stretch_rate"] == pytest.approx(125.0 / 121.47, rel=0.01)

@@ -68,9 +68,11 @@ def prepare_import(path: str | Path, context: MusicalContext | None, *, sample_r
     audio = read_audio(path, sample_rate)
     name = Path(path).stem or "Imported"
     try:
+        # The recording's own reading, not one pulled toward the session's tempo: a syncopated
+        # bass line's onsets fit a level 7/8 of its tempo better than its own, and a search near
+        # the session finds that level. Conform folds half- and double-time readings itself.
         features = features_from_audio(audio, sample_rate,
-                                       beats_per_bar=int(context.beats_per_bar) if context else 4,
-                                       near_tempo=context.tempo if context else None)
+                                       beats_per_bar=int(context.beats_per_bar) if context else 4)
         new_context = None
         if context is None:
             new_context = context_for_import(features)
