@@ -116,11 +116,15 @@ def _swung(step: int, swing: float) -> float:
 
 
 def drum_loop(tempo: float, style: str = "rock", bars: int = 4, swing: float = 0.5, humanise_ms: float = 0.0,
-              start_beat: int = 0, preroll_s: float = 0.0, seed: int = 0) -> Material:
+              start_beat: int = 0, preroll_s: float = 0.0, seed: int = 0,
+              kit: tuple[int, int, int] = (KICK, SNARE, HAT)) -> Material:
     """A loop of ``bars`` bars; ``start_beat`` > 0 starts the file that many beats into the bar
-    (the loop stays whole bars long, so the skipped beats come at its end)."""
+    (the loop stays whole bars long, so the skipped beats come at its end). ``kit`` is the GM
+    notes (kick, snare, hat) that play the style's lines: (35, 40, 46) is acoustic bass drum,
+    electric snare and open hat."""
     rng = np.random.default_rng(seed)
     pattern = DRUM_STYLES[style]
+    note_of = dict(zip((KICK, SNARE, HAT), kit))
     spb = 60.0 / tempo
     events, truth = [], {KICK: [], SNARE: [], HAT: []}
     written = {KICK: [], SNARE: []}
@@ -138,7 +142,7 @@ def drum_loop(tempo: float, style: str = "rock", bars: int = 4, swing: float = 0
                 vel = (40 if ch == "o" else 100) + int(rng.integers(-12, 13))
                 if pitch == HAT:
                     vel -= 25
-                events.append((max(t, preroll_s), 9, pitch, int(np.clip(vel, 20, 127)), 0.1))
+                events.append((max(t, preroll_s), 9, note_of[pitch], int(np.clip(vel, 20, 127)), 0.1))
                 if ch != "o":
                     truth[pitch].append(max(t, preroll_s))
                 if pitch in written and ch != "o":

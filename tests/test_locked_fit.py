@@ -92,6 +92,15 @@ def test_detector_hears_kicks_struck_with_or_just_before_a_snare(tempo, style, s
 # --- tempo octave, key / no key, chords (librosa chroma: slow) ---------------------------------
 
 @needs_fluidsynth
+def test_a_loop_whose_comb_peaks_at_two_fifths_of_its_tempo_reads_its_backbeat_level():
+    # Open hats ring over a 173 bpm rock beat: the onset comb's best peak is 69.5, and no simple
+    # ratio of it (x2 = 139, x3 = 208) is the beat, so the backbeat test never saw 173.
+    m = gm.drum_loop(173.40435, "rock", bars=4, seed=15, kit=(35, 40, 46))
+    f = features_from_audio(m.audio, SR)
+    assert f.role == "drums" and f.tempo == pytest.approx(173.4, rel=0.01), f.tempo
+
+
+@needs_fluidsynth
 def test_swing_loop_at_92_reads_92_not_184_and_has_no_key():
     m = gm.drum_loop(92, "rock", bars=4, swing=0.62, humanise_ms=6, seed=1)
     spec = spectrogram(mono_at_rate(m.audio, SR))

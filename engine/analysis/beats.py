@@ -216,7 +216,8 @@ def _harmonic_level(levels, novelty: np.ndarray, chroma: np.ndarray, rate: float
 
 
 def _choose_level(env: np.ndarray, base: float, drums, novelty: np.ndarray | None = None,
-                  novelty_rate: float = 0.0, bpb: int = 4, chroma: np.ndarray | None = None) -> tuple[float, str]:
+                  novelty_rate: float = 0.0, bpb: int = 4, chroma: np.ndarray | None = None,
+                  other_peaks: tuple[float, ...] = ()) -> tuple[float, str]:
     ratios = (1.0, 0.5, 2.0, 2.0 / 3.0, 1.5, 1.0 / 3.0, 3.0, 0.25, 4.0, 0.75, 4.0 / 3.0)
     levels = []
     for r in ratios:
@@ -235,6 +236,18 @@ def _choose_level(env: np.ndarray, base: float, drums, novelty: np.ndarray | Non
     if drums is not None and drums.snare.size >= 3:
         backs = [_backbeat(drums.snare, drums.kick, lv_bpm, lv_phase / FPS, 4) for lv_bpm, _, lv_phase in levels]
         top = max(backs)
+        if top < 0.5:
+            # The comb's best peak can be no simple ratio of the beat (a 173 bpm rock loop under
+            # ringing open hats peaks at 69.5, two fifths of it): its other peaks, and their
+            # octaves, may hold the level the backbeat shows.
+            extra = []
+            for peak in other_peaks:
+                for b in (peak, 2.0 * peak, 0.5 * peak):
+                    if LEVEL_MIN <= b <= LEVEL_MAX and all(abs(b / x - 1) > 0.02 for x, _, _ in levels + extra):
+                        extra.append(_refine(env, b))
+            extra_backs = [_backbeat(drums.snare, drums.kick, lv_bpm, lv_phase / FPS, 4) for lv_bpm, _, lv_phase in extra]
+            if extra_backs and max(extra_backs) >= 0.5:
+                levels, backs, top = extra, extra_backs, max(extra_backs)
         if top >= 0.5:
             tied = [lv for lv, b in zip(levels, backs) if b >= top - 0.1]
             return max(tied, key=lambda lv: lv[1] * _prior(lv[0]))[0], "backbeat"
@@ -441,7 +454,11 @@ def track_beats(spec: Spectrogram, beats_per_bar: int = 4, drums=None, chroma=No
         return BeatGrid(near_tempo or 120.0, 0.0, 0.0, beats_per_bar, 0.0)
     bpms = np.geomspace(MIN_BPM, MAX_BPM, 160)
     comb = np.array([_salience(wide, b)[0] for b in bpms])
-    base = float(bpms[int(np.argmax(comb * np.array([_prior(b) for b in bpms])))])
+    weighted = comb * np.array([_prior(b) for b in bpms])
+    base = float(bpms[int(np.argmax(weighted))])
+    peaks = [i for i in range(1, bpms.size - 1) if weighted[i] >= weighted[i - 1] and weighted[i] > weighted[i + 1]]
+    peaks = sorted(peaks, key=lambda i: -weighted[i])
+    other_peaks = tuple(float(bpms[i]) for i in peaks if abs(bpms[i] / base - 1) > 0.02)[:3]
     novelty = c = None
     if chroma is not None and chroma_rate > 0 and len(chroma) > 4:
         c = np.asarray(chroma, dtype=np.float64)
@@ -463,7 +480,7 @@ def track_beats(spec: Spectrogram, beats_per_bar: int = 4, drums=None, chroma=No
         scores = scores * (1.0 + 0.3 * np.exp(-0.5 * (np.log(near / near_tempo) / 0.04) ** 2))
         bpm, reason = _refine(wide, float(near[int(np.argmax(scores))]), 0.01)[0], "session"
     else:
-        bpm, reason = _choose_level(wide, base, drums, novelty, chroma_rate, beats_per_bar, c)
+        bpm, reason = _choose_level(wide, base, drums, novelty, chroma_rate, beats_per_bar, c, other_peaks)
     score, phase = _salience(wide, bpm)
     if reason == "harmony":
         # The level came from the chord changes: so does the phase (a syncopated bass line puts
