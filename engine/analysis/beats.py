@@ -197,7 +197,15 @@ def _harmonic_level(levels, novelty: np.ndarray, chroma: np.ndarray, rate: float
     if not start:
         return None
     # Bars that each hold one chord, where some level has them.
-    start = [x for x in start if _same_chord(chroma, novelty, rate, x[0], bpb, 2) >= ONE_CHORD] or start
+    one_chord = [x for x in start if _same_chord(chroma, novelty, rate, x[0], bpb, 2) >= ONE_CHORD]
+    if not one_chord:
+        # An electric piano's arpeggio changes colour mid-bar nearly as much as on the bar line,
+        # so its true level can miss "clean" while only a half-tempo reading passes, whose bars
+        # hold two chords. A level the onsets support as well, with nearly the most change on
+        # its bar lines and one chord in each bar, is the better start.
+        one_chord = [lv for lv in levels if lv[1] >= 0.8 * support and scored[lv][0] >= 0.7 * top
+                     and _same_chord(chroma, novelty, rate, lv[0], bpb, 2) >= ONE_CHORD]
+    start = one_chord or start
     # The chord changes and the onsets both have a say: a 4/3 reading of a ballad has nearly
     # the changes of the true level on its bar lines, but half the onsets on its beats. Of the
     # levels with nearly the most of both, the fastest.
