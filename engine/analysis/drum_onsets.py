@@ -13,8 +13,9 @@ the hat after it):
 - hats: the hiss band (5-11 kHz) rises and outweighs the mid band.
 
 Onsets come from the whole band's flux, and from the sub band's own where that finds a kick
-the louder snare just after it hid. One onset may carry several voices (kick with a hat is the usual case). Thresholds are
-relative to the track's own loudest events, so levels and mixes do not matter.
+the louder snare just after it hid. One onset may carry several voices (kick with a hat is the
+usual case). Thresholds are relative to the track's own loudest events, so levels and mixes do
+not matter.
 """
 
 from __future__ import annotations
